@@ -1,0 +1,229 @@
+/**
+ * ONNX protobuf bytes → IR. Tensor bytes stay views into the input buffer.
+ *
+ * @module
+ */
+import { fromBinary } from "@bufbuild/protobuf";
+import {
+  type AttributeProto,
+  AttributeProto_AttributeType as AT,
+  type GraphProto,
+  type ModelProto,
+  ModelProtoSchema,
+  type NodeProto,
+  type TensorProto,
+  TensorProto_DataLocation,
+  type ValueInfoProto,
+} from "./gen/onnx_pb.ts";
+import { InputError } from "../errors.ts";
+import { type DType, dtypeFromOnnx } from "../ir/dtype.ts";
+import { type Attribute, Node } from "../ir/node.ts";
+import { CycleError, type Dim, Graph, topologicalOrder, type ValueInfo } from "../ir/graph.ts";
+import { Model } from "../ir/model.ts";
+import { shapeSize, Tensor, type TensorOrigin } from "../ir/tensor.ts";
+import { DTYPE_BYTES } from "../ir/dtype.ts";
+
+/** Reads `length` bytes at `offset` of an external-data file (length -1: to the end). */
+export type ExternalLoader = (location: string, offset: number, length: number, tensor: string) => Uint8Array;
+
+/** Options for {@linkcode decodeModel}. */
+export interface DecodeOptions {
+  /** Name used in error messages. Default `"model"`. */
+  source?: string;
+  /** Loads external tensor data; without it a model with external data is refused. */
+  loadExternal?: ExternalLoader;
+}
+
+/**
+ * Parses ONNX model bytes into a {@linkcode Model}. Malformed input throws an
+ * {@linkcode InputError} with a one-line message naming the source and the part.
+ *
+ * @example
+ * ```ts
+ * const model = decodeModel(bytes, { source: "model.onnx" });
+ * model.graph.nodes.length;
+ * ```
+ */
+export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Model {
+  const source = opts.source ?? "model";
+  const fail = (why: string): never => {
+    throw new InputError(`Cannot read model "${source}": ${why}`);
+  };
+  if (bytes.byteLength === 0) fail("empty file");
+  let proto: ModelProto;
+  try {
+    proto = fromBinary(ModelProtoSchema, bytes);
+  } catch (e) {
+    return fail(`not an ONNX protobuf or truncated (${firstLine(e)})`);
+  }
+  if (!proto.graph || proto.opsetImport.length === 0 || proto.irVersion <= 0n) {
+    fail("not an ONNX model (no graph, IR version or opset)");
+  }
+  const ctx: Ctx = { source, fail, loadExternal: opts.loadExternal };
+  const graph = decodeGraph(proto.graph!, ctx);
+  const opsets = new Map<string, number>();
+  for (const o of proto.opsetImport) opsets.set(o.domain, Number(o.version));
+  const model = new Model(graph, {
+    irVersion: Number(proto.irVersion),
+    opsets,
+    producerName: proto.producerName,
+    producerVersion: proto.producerVersion,
+    domain: proto.domain,
+    modelVersion: Number(proto.modelVersion),
+    docString: proto.docString,
+    metadata: new Map(proto.metadataProps.map((p) => [p.key, p.value])),
+  });
+  model.carry = proto;
+  return model;
+}
+
+interface Ctx {
+  source: string;
+  fail: (why: string) => never;
+  loadExternal?: ExternalLoader;
+}
+
+function decodeGraph(p: GraphProto, ctx: Ctx): Graph {
+  const g = new Graph(p.name);
+  g.docString = p.docString;
+  g.carry = p;
+  for (const t of p.initializer) {
+    const tensor = decodeTensor(t, ctx);
+    g.initializers.set(tensor.name, tensor);
+  }
+  g.inputs = p.input.map(decodeValueInfo);
+  g.outputs = p.output.map(decodeValueInfo);
+  for (const v of p.valueInfo) g.valueInfo.set(v.name, decodeValueInfo(v));
+  g.nodes = p.node.map((n) => decodeNode(n, ctx));
+  try {
+    g.nodes = topologicalOrder(g);
+  } catch (e) {
+    if (e instanceof CycleError) ctx.fail(e.message);
+    throw e;
+  }
+  return g;
+}
+
+function decodeNode(p: NodeProto, ctx: Ctx): Node {
+  const n = new Node({
+    opType: p.opType,
+    name: p.name,
+    domain: p.domain,
+    inputs: p.input,
+    outputs: p.output,
+    docString: p.docString,
+  });
+  for (const a of p.attribute) n.attrs.set(a.name, decodeAttribute(a, n, ctx));
+  n.carry = p;
+  return n;
+}
+
+function decodeAttribute(a: AttributeProto, node: Node, ctx: Ctx): Attribute {
+  const text = new TextDecoder();
+  switch (a.type) {
+    case AT.FLOAT:
+      return { type: "float", value: a.f };
+    case AT.INT:
+      return { type: "int", value: Number(a.i) };
+    case AT.STRING:
+      return { type: "string", value: text.decode(a.s) };
+    case AT.FLOATS:
+      return { type: "floats", value: [...a.floats] };
+    case AT.INTS:
+      return { type: "ints", value: a.ints.map(Number) };
+    case AT.STRINGS:
+      return { type: "strings", value: a.strings.map((s) => text.decode(s)) };
+    case AT.TENSOR:
+      return { type: "tensor", value: decodeTensor(a.t!, ctx, `${node.label}.${a.name}`) };
+    case AT.TENSORS:
+      return { type: "tensors", value: a.tensors.map((t) => decodeTensor(t, ctx)) };
+    case AT.GRAPH:
+      return { type: "graph", value: decodeGraph(a.g!, ctx) };
+    case AT.GRAPHS:
+      return { type: "graphs", value: a.graphs.map((sg) => decodeGraph(sg, ctx)) };
+    case AT.UNDEFINED:
+      return ctx.fail(`attribute "${a.name}" of node "${node.label}" has no type`);
+    default:
+      return { type: "opaque", value: a };
+  }
+}
+
+/** Decodes one TensorProto (initializer or attribute). */
+export function decodeTensor(t: TensorProto, ctx: Ctx, label = t.name): Tensor {
+  const dtype = dtypeFromOnnx(t.dataType);
+  if (!dtype) ctx.fail(`tensor "${label}" has unsupported data type ${t.dataType}`);
+  const dims = t.dims.map(Number);
+  if (dims.some((d) => d < 0 || !Number.isSafeInteger(d))) ctx.fail(`tensor "${label}" has invalid dims [${dims}]`);
+  const n = shapeSize(dims);
+  const base = { name: t.name, dtype: dtype!, dims, docString: t.docString };
+  if (dtype === "string") return new Tensor({ ...base, strings: t.stringData });
+  const want = n * DTYPE_BYTES[dtype!];
+  let bytes: Uint8Array;
+  const origin: TensorOrigin = {};
+  if (t.dataLocation === TensorProto_DataLocation.EXTERNAL) {
+    const kv = new Map(t.externalData.map((e) => [e.key, e.value]));
+    const location = kv.get("location");
+    if (!location) return ctx.fail(`tensor "${label}" has external data without a location`);
+    const offset = Number(kv.get("offset") ?? 0);
+    const length = kv.has("length") ? Number(kv.get("length")) : -1;
+    if (!ctx.loadExternal) return ctx.fail(`tensor "${label}" keeps its data in "${location}" and no folder was given to read it from`);
+    bytes = ctx.loadExternal(location, offset, length, label);
+    origin.external = { location, offset, length: bytes.byteLength };
+  } else if (t.rawData.byteLength > 0 || n === 0) {
+    bytes = t.rawData;
+  } else {
+    const [field, data] = typedField(t, dtype!);
+    if (!field) {
+      bytes = new Uint8Array(0);
+    } else {
+      bytes = data!;
+      origin.field = field;
+    }
+  }
+  if (bytes.byteLength !== want) {
+    ctx.fail(`truncated tensor "${label}": ${bytes.byteLength} bytes for ${dtype}[${dims.join(",")}], expected ${want}`);
+  }
+  return new Tensor({ ...base, bytes, origin: origin.external || origin.field ? origin : undefined });
+}
+
+/** Converts ONNX's typed-field storage into little-endian bytes. */
+function typedField(t: TensorProto, dtype: DType): [TensorOrigin["field"], Uint8Array?] {
+  const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  if (t.floatData.length) return ["float_data", bytesOf(Float32Array.from(t.floatData))];
+  if (t.doubleData.length) return ["double_data", bytesOf(Float64Array.from(t.doubleData))];
+  if (t.int64Data.length) return ["int64_data", bytesOf(BigInt64Array.from(t.int64Data))];
+  if (t.uint64Data.length) {
+    const u = BigUint64Array.from(t.uint64Data);
+    return ["uint64_data", dtype === "uint32" ? bytesOf(Uint32Array.from(u, Number)) : bytesOf(u)];
+  }
+  if (t.int32Data.length) {
+    const v = t.int32Data;
+    const arr = dtype === "int8" ? Int8Array.from(v)
+      : dtype === "uint8" || dtype === "bool" ? Uint8Array.from(v)
+      : dtype === "int16" ? Int16Array.from(v)
+      : dtype === "uint16" || dtype === "float16" || dtype === "bfloat16" ? Uint16Array.from(v)
+      : Int32Array.from(v);
+    return ["int32_data", bytesOf(arr)];
+  }
+  return [undefined];
+}
+
+function decodeValueInfo(v: ValueInfoProto): ValueInfo {
+  const info: ValueInfo = { name: v.name, carry: v };
+  if (v.docString) info.docString = v.docString;
+  const tt = v.type?.value.case === "tensorType" ? v.type.value.value : undefined;
+  if (tt) {
+    const dt = dtypeFromOnnx(tt.elemType);
+    if (dt) info.dtype = dt;
+    if (tt.shape) {
+      info.shape = tt.shape.dim.map((d): Dim =>
+        d.value.case === "dimValue" ? Number(d.value.value) : d.value.case === "dimParam" ? d.value.value : null
+      );
+    }
+  }
+  return info;
+}
+
+function firstLine(e: unknown): string {
+  return String(e instanceof Error ? e.message : e).split("\n")[0];
+}

@@ -1,0 +1,312 @@
+/**
+ * IR → ONNX protobuf. Unchanged tensors are written from the bytes they were
+ * read into; fields the IR does not model come back from each element's carry.
+ *
+ * @module
+ */
+import { create, toBinary } from "@bufbuild/protobuf";
+import {
+  type AttributeProto,
+  AttributeProto_AttributeType as AT,
+  AttributeProtoSchema,
+  type GraphProto,
+  GraphProtoSchema,
+  type ModelProto,
+  ModelProtoSchema,
+  type NodeProto,
+  NodeProtoSchema,
+  OperatorSetIdProtoSchema,
+  StringStringEntryProtoSchema,
+  type TensorProto,
+  TensorProto_DataLocation,
+  TensorProtoSchema,
+  TensorShapeProto_DimensionSchema,
+  TensorShapeProtoSchema,
+  type TypeProto,
+  TypeProto_TensorSchema,
+  TypeProtoSchema,
+  type ValueInfoProto,
+  ValueInfoProtoSchema,
+} from "./gen/onnx_pb.ts";
+import { ONNX_DTYPE_CODE } from "../ir/dtype.ts";
+import type { Attribute, Node } from "../ir/node.ts";
+import type { Graph, ValueInfo } from "../ir/graph.ts";
+import type { Model } from "../ir/model.ts";
+import type { Tensor } from "../ir/tensor.ts";
+
+/** Decides, per tensor, whether its bytes go to an external file. */
+export interface ExternalPlan {
+  /** File name written into `location`, relative to the model file. */
+  location: string;
+  /** Tensors at least this many bytes go external. */
+  threshold: number;
+}
+
+/** One external-data file to write: ordered chunks at known offsets. */
+export interface ExternalFile {
+  location: string;
+  /** Bytes to place at each offset, in increasing offset order. */
+  chunks: { offset: number; bytes: Uint8Array }[];
+  size: number;
+}
+
+/** The protobuf bytes of a model plus the external files it refers to. */
+export interface Encoded {
+  bytes: Uint8Array;
+  external?: ExternalFile;
+}
+
+/** Large tensors are aligned so runtimes may map them from disk. */
+const ALIGN_THRESHOLD = 1 << 20;
+const ALIGN = 1 << 16;
+
+/**
+ * Encodes a model. With `plan`, tensors of `plan.threshold` bytes or more are
+ * written to `plan.location` instead of into the protobuf.
+ *
+ * @example
+ * ```ts
+ * const { bytes } = encodeModel(model);
+ * ```
+ */
+export function encodeModel(model: Model, plan?: ExternalPlan): Encoded {
+  const ext: ExternalFile | undefined = plan ? { location: plan.location, chunks: [], size: 0 } : undefined;
+  const ctx: EncCtx = { plan, ext };
+  const proto = toModelProto(model, ctx);
+  return { bytes: toBinary(ModelProtoSchema, proto), external: ext && ext.chunks.length ? ext : undefined };
+}
+
+interface EncCtx {
+  plan?: ExternalPlan;
+  ext?: ExternalFile;
+}
+
+/** Sets a proto2 field when it differs from its default or was set before. */
+function put<T extends object, K extends keyof T>(msg: T, key: K, value: T[K], dflt: T[K]): void {
+  if (value !== dflt || Object.prototype.hasOwnProperty.call(msg, key)) msg[key] = value;
+}
+
+function toModelProto(m: Model, ctx: EncCtx): ModelProto {
+  const carry = m.carry as ModelProto | undefined;
+  const p = create(ModelProtoSchema);
+  if (carry) {
+    for (const k of ["producerName", "producerVersion", "domain", "docString"] as const) {
+      if (Object.prototype.hasOwnProperty.call(carry, k)) p[k] = carry[k];
+    }
+    if (Object.prototype.hasOwnProperty.call(carry, "modelVersion")) p.modelVersion = carry.modelVersion;
+    p.trainingInfo = carry.trainingInfo;
+    p.functions = carry.functions;
+    p.$unknown = carry.$unknown;
+  }
+  p.irVersion = BigInt(m.irVersion);
+  p.opsetImport = [...m.opsets].map(([domain, version]) => {
+    const o = create(OperatorSetIdProtoSchema, { version: BigInt(version) });
+    const orig = carry?.opsetImport.find((x) => x.domain === domain);
+    if (domain !== "" || (orig && Object.prototype.hasOwnProperty.call(orig, "domain"))) o.domain = domain;
+    return o;
+  });
+  put(p, "producerName", m.producerName, "");
+  put(p, "producerVersion", m.producerVersion, "");
+  put(p, "domain", m.domain, "");
+  put(p, "modelVersion", BigInt(m.modelVersion), 0n);
+  put(p, "docString", m.docString, "");
+  p.metadataProps = [...m.metadata].map(([key, value]) => create(StringStringEntryProtoSchema, { key, value }));
+  p.graph = toGraphProto(m.graph, ctx);
+  return p;
+}
+
+function toGraphProto(g: Graph, ctx: EncCtx): GraphProto {
+  const carry = g.carry as GraphProto | undefined;
+  const p = create(GraphProtoSchema);
+  if (carry) {
+    p.sparseInitializer = carry.sparseInitializer;
+    p.quantizationAnnotation = carry.quantizationAnnotation;
+    p.metadataProps = carry.metadataProps;
+    p.$unknown = carry.$unknown;
+    if (Object.prototype.hasOwnProperty.call(carry, "name")) p.name = carry.name;
+  }
+  put(p, "name", g.name, "");
+  put(p, "docString", g.docString, "");
+  p.node = g.nodes.map((n) => toNodeProto(n, ctx));
+  p.initializer = [...g.initializers.values()].map((t) => toTensorProto(t, ctx));
+  p.input = g.inputs.map(toValueInfoProto);
+  p.output = g.outputs.map(toValueInfoProto);
+  p.valueInfo = [...g.valueInfo.values()].map(toValueInfoProto);
+  return p;
+}
+
+function toNodeProto(n: Node, ctx: EncCtx): NodeProto {
+  const carry = n.carry as NodeProto | undefined;
+  const p = create(NodeProtoSchema);
+  if (carry) {
+    for (const k of ["name", "domain", "docString", "overload"] as const) {
+      if (Object.prototype.hasOwnProperty.call(carry, k)) p[k] = carry[k];
+    }
+    p.metadataProps = carry.metadataProps;
+    p.$unknown = carry.$unknown;
+  }
+  p.input = [...n.inputs];
+  p.output = [...n.outputs];
+  put(p, "name", n.name, "");
+  p.opType = n.opType;
+  put(p, "domain", n.domain, "");
+  put(p, "docString", n.docString, "");
+  p.attribute = [...n.attrs].map(([name, a]) => toAttributeProto(name, a, carry, ctx));
+  return p;
+}
+
+function toAttributeProto(name: string, a: Attribute, node: NodeProto | undefined, ctx: EncCtx): AttributeProto {
+  if (a.type === "opaque") return a.value as AttributeProto;
+  const p = create(AttributeProtoSchema, { name });
+  const orig = node?.attribute.find((x) => x.name === name);
+  if (orig) {
+    if (orig.docString) p.docString = orig.docString;
+    p.$unknown = orig.$unknown;
+  }
+  const enc = new TextEncoder();
+  switch (a.type) {
+    case "float":
+      p.type = AT.FLOAT;
+      p.f = a.value;
+      break;
+    case "int":
+      p.type = AT.INT;
+      p.i = int64(a.value);
+      break;
+    case "string":
+      p.type = AT.STRING;
+      p.s = enc.encode(a.value);
+      break;
+    case "floats":
+      p.type = AT.FLOATS;
+      p.floats = [...a.value];
+      break;
+    case "ints":
+      p.type = AT.INTS;
+      p.ints = a.value.map(int64);
+      break;
+    case "strings":
+      p.type = AT.STRINGS;
+      p.strings = a.value.map((s) => enc.encode(s));
+      break;
+    case "tensor":
+      p.type = AT.TENSOR;
+      // Attribute tensors stay inline: ONNX Runtime reads Constant values from the protobuf.
+      p.t = toTensorProto(a.value, {});
+      break;
+    case "tensors":
+      p.type = AT.TENSORS;
+      p.tensors = a.value.map((t) => toTensorProto(t, {}));
+      break;
+    case "graph":
+      p.type = AT.GRAPH;
+      p.g = toGraphProto(a.value, ctx);
+      break;
+    case "graphs":
+      p.type = AT.GRAPHS;
+      p.graphs = a.value.map((g) => toGraphProto(g, ctx));
+      break;
+  }
+  return p;
+}
+
+const INT64_MAX = (1n << 63n) - 1n;
+const INT64_MIN = -(1n << 63n);
+
+/** A number as int64, saturating: 2^63 (INT64_MAX read as a double) maps back to INT64_MAX. */
+function int64(x: number): bigint {
+  if (x >= 9223372036854775807) return INT64_MAX;
+  if (x <= -9223372036854775808) return INT64_MIN;
+  return BigInt(Math.trunc(x));
+}
+
+function toTensorProto(t: Tensor, ctx: EncCtx): TensorProto {
+  const p = create(TensorProtoSchema, {
+    dims: t.dims.map((d) => BigInt(d)),
+    dataType: ONNX_DTYPE_CODE[t.dtype],
+  });
+  put(p, "name", t.name, "");
+  put(p, "docString", t.docString, "");
+  if (t.dtype === "string") {
+    p.stringData = t.strings;
+    return p;
+  }
+  const field = t.origin?.field;
+  if (ctx.plan && ctx.ext && t.bytes.byteLength >= ctx.plan.threshold) {
+    const ext = ctx.ext;
+    const align = t.bytes.byteLength >= ALIGN_THRESHOLD ? ALIGN : 1;
+    const offset = Math.ceil(ext.size / align) * align;
+    ext.chunks.push({ offset, bytes: t.bytes });
+    ext.size = offset + t.bytes.byteLength;
+    p.dataLocation = TensorProto_DataLocation.EXTERNAL;
+    p.externalData = [
+      ["location", ext.location],
+      ["offset", String(offset)],
+      ["length", String(t.bytes.byteLength)],
+    ].map(([key, value]) => create(StringStringEntryProtoSchema, { key, value }));
+  } else if (field && !ctx.plan) {
+    writeTypedField(p, t, field);
+  } else if (t.bytes.byteLength > 0) {
+    p.rawData = t.bytes;
+  }
+  return p;
+}
+
+/** Puts the elements back into the typed field they were read from. */
+function writeTypedField(p: TensorProto, t: Tensor, field: NonNullable<Tensor["origin"]>["field"]): void {
+  const v = t.view();
+  switch (field) {
+    case "float_data":
+      p.floatData = Array.from(v as Float32Array);
+      break;
+    case "double_data":
+      p.doubleData = Array.from(v as Float64Array);
+      break;
+    case "int64_data":
+      p.int64Data = Array.from(v as BigInt64Array);
+      break;
+    case "uint64_data":
+      p.uint64Data = Array.from(v as ArrayLike<number | bigint>, (x) => BigInt(x));
+      break;
+    case "int32_data":
+      p.int32Data = Array.from(v as ArrayLike<number>, Number);
+      break;
+  }
+}
+
+function toValueInfoProto(v: ValueInfo): ValueInfoProto {
+  const carry = v.carry as ValueInfoProto | undefined;
+  const p = create(ValueInfoProtoSchema, { name: v.name });
+  if (carry) {
+    p.metadataProps = carry.metadataProps;
+    p.$unknown = carry.$unknown;
+  }
+  if (v.docString) p.docString = v.docString;
+  p.type = toTypeProto(v, carry?.type);
+  return p;
+}
+
+function toTypeProto(v: ValueInfo, orig: TypeProto | undefined): TypeProto | undefined {
+  if (!v.dtype) {
+    // Non-tensor types (sequences, maps) or an unknown type: keep what was read.
+    return orig;
+  }
+  const origTensor = orig?.value.case === "tensorType" ? orig.value.value : undefined;
+  const tensor = create(TypeProto_TensorSchema, { elemType: ONNX_DTYPE_CODE[v.dtype] });
+  if (v.shape) {
+    tensor.shape = create(TensorShapeProtoSchema, {
+      dim: v.shape.map((d, i) => {
+        const dim = create(TensorShapeProto_DimensionSchema);
+        if (typeof d === "number") dim.value = { case: "dimValue", value: BigInt(d) };
+        else if (typeof d === "string") dim.value = { case: "dimParam", value: d };
+        const od = origTensor?.shape?.dim[i];
+        if (od?.denotation) dim.denotation = od.denotation;
+        return dim;
+      }),
+    });
+  }
+  const p = create(TypeProtoSchema, { value: { case: "tensorType", value: tensor } });
+  if (orig?.denotation) p.denotation = orig.denotation;
+  if (orig) p.$unknown = orig.$unknown;
+  return p;
+}

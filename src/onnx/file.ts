@@ -1,0 +1,126 @@
+/**
+ * Reading and writing model files (Node and Deno, through `node:fs`).
+ * Writes are atomic: a temporary file in the same folder, then a rename.
+ *
+ * @module
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { InputError } from "../errors.ts";
+import type { Model } from "../ir/model.ts";
+import { decodeModel, type ExternalLoader } from "./decode.ts";
+import { encodeModel, type ExternalPlan } from "./encode.ts";
+
+/**
+ * Reads an ONNX model file, with its external data (resolved relative to the
+ * model's folder).
+ *
+ * @example
+ * ```ts
+ * const model = readModel("model.onnx");
+ * ```
+ */
+export function readModel(file: string): Model {
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    throw new InputError(`Cannot read model "${file}": ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  return decodeModel(bytes, { source: file, loadExternal: externalLoader(file) });
+}
+
+/** Reads external tensor data beside `modelFile`, refusing paths that leave its folder. */
+export function externalLoader(modelFile: string): ExternalLoader {
+  const dir = path.dirname(path.resolve(modelFile));
+  const fds = new Map<string, number>();
+  return (location, offset, length, tensor) => {
+    const where = `Cannot read model "${modelFile}": tensor "${tensor}" external data "${location}"`;
+    const full = path.resolve(dir, location);
+    if (path.isAbsolute(location) || !full.startsWith(dir + path.sep)) {
+      throw new InputError(`${where} points outside the model's folder`);
+    }
+    let fd = fds.get(full);
+    if (fd === undefined) {
+      try {
+        fd = fs.openSync(full, "r");
+      } catch {
+        throw new InputError(`${where} is missing`);
+      }
+      fds.set(full, fd);
+    }
+    const size = fs.fstatSync(fd).size;
+    const len = length < 0 ? size - offset : length;
+    if (offset < 0 || offset + len > size) {
+      throw new InputError(`${where} is truncated (needs bytes ${offset}..${offset + len}, file has ${size})`);
+    }
+    const out = new Uint8Array(len);
+    let done = 0;
+    while (done < len) done += fs.readSync(fd, out, done, len - done, offset + done);
+    return out;
+  };
+}
+
+/** Options for {@linkcode writeModel}. */
+export interface WriteOptions {
+  /**
+   * Where tensor data goes. `"auto"` (default) keeps it inline unless the
+   * protobuf would pass the 2 GB protobuf limit; `true` always writes tensors
+   * of `externalThreshold` bytes or more to `<file>.data`; `false` never does.
+   */
+  externalData?: "auto" | boolean;
+  /** Minimum tensor size in bytes to move to external data. Default 1024. */
+  externalThreshold?: number;
+}
+
+/** Protobuf messages cannot exceed 2 GiB; leave room for the graph itself. */
+const INLINE_LIMIT = 2 ** 31 - 64 * 2 ** 20;
+
+/**
+ * Writes a model atomically. External data, when used, goes to
+ * `<basename>.data` beside the model (also written atomically).
+ *
+ * @example
+ * ```ts
+ * writeModel("out.onnx", model);
+ * ```
+ */
+export function writeModel(file: string, model: Model, opts: WriteOptions = {}): void {
+  const mode = opts.externalData ?? "auto";
+  const location = `${path.basename(file)}.data`;
+  let external = mode === true;
+  if (mode === "auto") external = initializerBytes(model) > INLINE_LIMIT;
+  const plan: ExternalPlan | undefined = external
+    ? { location, threshold: opts.externalThreshold ?? 1024 }
+    : undefined;
+  const enc = encodeModel(model, plan);
+  if (enc.external) {
+    const dataFile = path.join(path.dirname(file), enc.external.location);
+    atomicWrite(dataFile, (fd) => {
+      for (const c of enc.external!.chunks) fs.writeSync(fd, c.bytes, 0, c.bytes.byteLength, c.offset);
+    });
+  }
+  atomicWrite(file, (fd) => fs.writeSync(fd, enc.bytes));
+}
+
+function initializerBytes(model: Model): number {
+  let n = 0;
+  for (const t of model.graph.initializers.values()) n += t.bytes.byteLength;
+  return n;
+}
+
+/** Writes through `fill` into a temporary sibling, then renames it into place. */
+export function atomicWrite(file: string, fill: (fd: number) => void): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  const fd = fs.openSync(tmp, "w");
+  try {
+    fill(fd);
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, file);
+}

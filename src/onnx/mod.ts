@@ -1,0 +1,8 @@
+/**
+ * ONNX I/O: bytes ↔ IR, and model files with external data.
+ *
+ * @module
+ */
+export { decodeModel, type DecodeOptions, type ExternalLoader } from "./decode.ts";
+export { type Encoded, encodeModel, type ExternalFile, type ExternalPlan } from "./encode.ts";
+export { atomicWrite, readModel, type WriteOptions, writeModel } from "./file.ts";
