@@ -8,6 +8,7 @@
  */
 
 import type { DType } from "../ir/dtype.ts";
+import type { Dim } from "../ir/mod.ts";
 
 /** Names of the available backends. */
 export type RuntimeName = "node" | "web";
@@ -58,13 +59,10 @@ export type TensorValue<T extends DType = DType> = T extends DType ? {
   : never;
 
 /**
- * One dimension of a declared shape: a fixed size, a symbolic name such as
- * `"batch"`, or `null` when the model leaves it unnamed and unknown.
+ * What a session reports about one of its inputs or outputs. Each `Dim` is a
+ * fixed size, a symbolic name such as `"batch"`, or `null` when unnamed.
  */
-export type Dim = number | string | null;
-
-/** What the model declares about one of its inputs or outputs. */
-export interface ValueInfo {
+export interface ValueMetadata {
   readonly name: string;
   /** `false` for sequences, maps and optionals, which edgeq does not run. */
   readonly isTensor: boolean;
@@ -144,9 +142,9 @@ export interface Session {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   /** One entry per input, in `inputNames` order. */
-  readonly inputMetadata: readonly ValueInfo[];
+  readonly inputMetadata: readonly ValueMetadata[];
   /** One entry per output, in `outputNames` order. */
-  readonly outputMetadata: readonly ValueInfo[];
+  readonly outputMetadata: readonly ValueMetadata[];
   /**
    * Runs the model on `feeds` (one per input name) and returns the outputs
    * named in `fetches`, or all outputs when `fetches` is omitted. Returned
