@@ -210,7 +210,7 @@ export class Graph {
   /** Drops initializers and value info no node or output refers to. */
   prune(): void {
     const used = new Set<string>();
-    for (const n of this.nodes) for (const i of n.inputs) used.add(i);
+    for (const n of this.nodes) for (const i of [...n.inputs, ...subgraphReads(n)]) used.add(i);
     for (const o of this.outputs) used.add(o.name);
     for (const name of [...this.initializers.keys()]) if (!used.has(name)) this.initializers.delete(name);
     const live = new Set(used);

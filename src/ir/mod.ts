@@ -9,3 +9,4 @@ export * from "./node.ts";
 export { CycleError, type Dim, Graph, topologicalOrder, type ValueInfo } from "./graph.ts";
 export * from "./model.ts";
 export * from "./pattern.ts";
+export * from "./clone.ts";

@@ -105,7 +105,8 @@ export class Tensor {
     const Ctor = ARRAY_OF[this.dtype];
     if (!Ctor) throw new TypeError(`Tensor "${this.name}": no typed array for ${this.dtype}`);
     let b = this.bytes;
-    if (b.byteOffset % Ctor.BYTES_PER_ELEMENT !== 0) b = b.slice();
+    // Node's Buffer#slice is a view, so copy through Uint8Array's own slice.
+    if (b.byteOffset % Ctor.BYTES_PER_ELEMENT !== 0) b = Uint8Array.prototype.slice.call(b);
     return new Ctor(b.buffer, b.byteOffset, b.byteLength / Ctor.BYTES_PER_ELEMENT);
   }
 
