@@ -50,15 +50,16 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Model 
     throw new InputError(`Cannot read model "${source}": ${why}`);
   };
   if (bytes.byteLength === 0) fail("empty file");
+  checkFraming(bytes, fail);
   let proto: ModelProto;
   try {
     proto = fromBinary(ModelProtoSchema, bytes);
   } catch (e) {
-    return fail(`not an ONNX protobuf or truncated (${firstLine(e)})`);
+    return fail(`corrupt protobuf (${firstLine(e)})`);
   }
-  if (!proto.graph || proto.opsetImport.length === 0 || proto.irVersion <= 0n) {
-    fail("not an ONNX model (no graph, IR version or opset)");
-  }
+  if (!proto.graph) fail(proto.irVersion > 0n ? "no graph (truncated file?)" : "not an ONNX model");
+  if (proto.irVersion <= 0n) fail("not an ONNX model (no ir_version)");
+  if (proto.opsetImport.length === 0) fail("no opset_import (truncated file?)");
   const ctx: Ctx = { source, fail, loadExternal: opts.loadExternal };
   const graph = decodeGraph(proto.graph!, ctx);
   const opsets = new Map<string, number>();
@@ -75,6 +76,69 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Model 
   });
   model.carry = proto;
   return model;
+}
+
+/** ModelProto's top-level fields with their wire types (0 varint, 2 length-delimited). */
+const MODEL_FIELDS = new Map<number, [string, number]>([
+  [1, ["ir_version", 0]],
+  [2, ["producer_name", 2]],
+  [3, ["producer_version", 2]],
+  [4, ["domain", 2]],
+  [5, ["model_version", 0]],
+  [6, ["doc_string", 2]],
+  [7, ["graph", 2]],
+  [8, ["opset_import", 2]],
+  [14, ["metadata_props", 2]],
+  [20, ["training_info", 2]],
+  [25, ["functions", 2]],
+]);
+
+/**
+ * Walks the top-level fields before parsing. A model is one huge `graph` field,
+ * so a cut file shows up here as a field running past the end; the nested
+ * length prefixes then protect everything inside it. Bytes that do not start
+ * like a ModelProto are "not an ONNX model" rather than a protobuf error.
+ */
+function checkFraming(b: Uint8Array, fail: (why: string) => never): void {
+  let pos = 0;
+  let known = false;
+  /** A varint at `pos`; -1 when the buffer ends inside it, -2 when it is over 10 bytes. */
+  const varint = (): number => {
+    let v = 0;
+    for (let shift = 0; shift < 70; shift += 7) {
+      if (pos >= b.length) return -1;
+      const x = b[pos++];
+      v += (x & 0x7f) * 2 ** shift;
+      if (!(x & 0x80)) return v;
+    }
+    return -2;
+  };
+  while (pos < b.length) {
+    const at = pos;
+    const tag = varint();
+    if (tag === -1 && known) fail(`truncated file (${b.length} bytes, cut inside a field tag)`);
+    const field = MODEL_FIELDS.get(Math.floor(tag / 8));
+    const wire = tag % 8;
+    const valid = tag >= 8 && tag < 2 ** 32 && (field ? field[1] === wire : wire <= 2 || wire === 5);
+    if (!valid) fail(known ? `corrupt protobuf at byte ${at}` : "not an ONNX model");
+    if (!known && !field) fail("not an ONNX model");
+    known = true;
+    const name = field ? field[0] : `field ${Math.floor(tag / 8)}`;
+    let end: number;
+    if (wire === 0) {
+      const v = varint();
+      end = v < 0 ? v : pos;
+    } else if (wire === 1) end = pos + 8;
+    else if (wire === 5) end = pos + 4;
+    else {
+      const len = varint();
+      end = len < 0 ? len : pos + len;
+    }
+    if (end === -2) fail(`corrupt protobuf at byte ${at}`);
+    if (end === -1) fail(`truncated file (${b.length} bytes, cut inside ${name})`);
+    if (end > b.length) fail(`truncated file (${b.length} bytes, ${name} ends at byte ${end})`);
+    pos = end;
+  }
 }
 
 interface Ctx {
@@ -134,11 +198,13 @@ function decodeAttribute(a: AttributeProto, node: Node, ctx: Ctx): Attribute {
     case AT.STRINGS:
       return { type: "strings", value: a.strings.map((s) => text.decode(s)) };
     case AT.TENSOR:
-      return { type: "tensor", value: decodeTensor(a.t!, ctx, `${node.label}.${a.name}`) };
+      if (!a.t) return ctx.fail(`attribute "${a.name}" of node "${node.label}" has no tensor`);
+      return { type: "tensor", value: decodeTensor(a.t, ctx, `${node.label}.${a.name}`) };
     case AT.TENSORS:
-      return { type: "tensors", value: a.tensors.map((t) => decodeTensor(t, ctx)) };
+      return { type: "tensors", value: a.tensors.map((t, i) => decodeTensor(t, ctx, `${node.label}.${a.name}[${i}]`)) };
     case AT.GRAPH:
-      return { type: "graph", value: decodeGraph(a.g!, ctx) };
+      if (!a.g) return ctx.fail(`attribute "${a.name}" of node "${node.label}" has no graph`);
+      return { type: "graph", value: decodeGraph(a.g, ctx) };
     case AT.GRAPHS:
       return { type: "graphs", value: a.graphs.map((sg) => decodeGraph(sg, ctx)) };
     case AT.UNDEFINED:
@@ -166,6 +232,9 @@ export function decodeTensor(t: TensorProto, ctx: Ctx, label = t.name): Tensor {
     if (!location) return ctx.fail(`tensor "${label}" has external data without a location`);
     const offset = Number(kv.get("offset") ?? 0);
     const length = kv.has("length") ? Number(kv.get("length")) : -1;
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < -1) {
+      return ctx.fail(`tensor "${label}" has invalid external data offset "${kv.get("offset")}" or length "${kv.get("length")}"`);
+    }
     if (!ctx.loadExternal) return ctx.fail(`tensor "${label}" keeps its data in "${location}" and no folder was given to read it from`);
     bytes = ctx.loadExternal(location, offset, length, label);
     origin.external = { location, offset, length: bytes.byteLength };
@@ -176,15 +245,40 @@ export function decodeTensor(t: TensorProto, ctx: Ctx, label = t.name): Tensor {
     if (!field) {
       bytes = new Uint8Array(0);
     } else {
+      if (!TYPED_FIELD_OF[dtype!]?.includes(field)) ctx.fail(`tensor "${label}" of type ${dtype} keeps its data in ${field}`);
       bytes = data!;
       origin.field = field;
     }
   }
   if (bytes.byteLength !== want) {
-    ctx.fail(`truncated tensor "${label}": ${bytes.byteLength} bytes for ${dtype}[${dims.join(",")}], expected ${want}`);
+    const shape = `${dtype}[${dims.join(",")}]`;
+    ctx.fail(
+      bytes.byteLength < want
+        ? `truncated tensor "${label}": ${bytes.byteLength} bytes for ${shape}, expected ${want}`
+        : `tensor "${label}" has ${bytes.byteLength} bytes for ${shape}, expected ${want}`,
+    );
   }
   return new Tensor({ ...base, bytes, origin: origin.external || origin.field ? origin : undefined });
 }
+
+type Field = NonNullable<TensorOrigin["field"]>;
+
+/** The typed field ONNX allows for each dtype (onnx.proto, TensorProto). */
+const TYPED_FIELD_OF: Partial<Record<DType, Field[]>> = {
+  float32: ["float_data"],
+  float64: ["double_data"],
+  int64: ["int64_data"],
+  uint32: ["uint64_data"],
+  uint64: ["uint64_data"],
+  int32: ["int32_data"],
+  int16: ["int32_data"],
+  int8: ["int32_data"],
+  uint16: ["int32_data"],
+  uint8: ["int32_data"],
+  bool: ["int32_data"],
+  float16: ["int32_data"],
+  bfloat16: ["int32_data"],
+};
 
 /** Converts ONNX's typed-field storage into little-endian bytes. */
 function typedField(t: TensorProto, dtype: DType): [TensorOrigin["field"], Uint8Array?] {

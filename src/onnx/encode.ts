@@ -171,7 +171,8 @@ function toAttributeProto(name: string, a: Attribute, node: NodeProto | undefine
       break;
     case "int":
       p.type = AT.INT;
-      p.i = int64(a.value);
+      // The IR holds a double; when it still equals what was read, write the exact int64 back.
+      p.i = orig?.type === AT.INT && Number(orig.i) === a.value ? orig.i : int64(a.value);
       break;
     case "string":
       p.type = AT.STRING;
@@ -183,7 +184,7 @@ function toAttributeProto(name: string, a: Attribute, node: NodeProto | undefine
       break;
     case "ints":
       p.type = AT.INTS;
-      p.ints = a.value.map(int64);
+      p.ints = a.value.map((x, i) => orig?.type === AT.INTS && Number(orig.ints[i]) === x ? orig.ints[i] : int64(x));
       break;
     case "strings":
       p.type = AT.STRINGS;

@@ -33,31 +33,38 @@ export function readModel(file: string): Model {
 /** Reads external tensor data beside `modelFile`, refusing paths that leave its folder. */
 export function externalLoader(modelFile: string): ExternalLoader {
   const dir = path.dirname(path.resolve(modelFile));
-  const fds = new Map<string, number>();
   return (location, offset, length, tensor) => {
     const where = `Cannot read model "${modelFile}": tensor "${tensor}" external data "${location}"`;
     const full = path.resolve(dir, location);
     if (path.isAbsolute(location) || !full.startsWith(dir + path.sep)) {
       throw new InputError(`${where} points outside the model's folder`);
     }
-    let fd = fds.get(full);
-    if (fd === undefined) {
-      try {
-        fd = fs.openSync(full, "r");
-      } catch {
-        throw new InputError(`${where} is missing`);
+    let fd: number;
+    try {
+      fd = fs.openSync(full, "r");
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new InputError(`${where} ${code === "ENOENT" ? "is missing" : `cannot be opened (${code ?? e})`}`);
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = length < 0 ? size - offset : length;
+      if (offset + len > size || len < 0) {
+        throw new InputError(`${where} is truncated (needs bytes ${offset}..${offset + len}, file has ${size})`);
       }
-      fds.set(full, fd);
+      const out = new Uint8Array(len);
+      for (let done = 0; done < len;) {
+        const n = fs.readSync(fd, out, done, Math.min(IO_CHUNK, len - done), offset + done);
+        if (n === 0) throw new InputError(`${where} is truncated (file shrank while reading)`);
+        done += n;
+      }
+      return out;
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      throw new InputError(`${where} cannot be read (${(e as NodeJS.ErrnoException).code ?? e})`);
+    } finally {
+      fs.closeSync(fd);
     }
-    const size = fs.fstatSync(fd).size;
-    const len = length < 0 ? size - offset : length;
-    if (offset < 0 || offset + len > size) {
-      throw new InputError(`${where} is truncated (needs bytes ${offset}..${offset + len}, file has ${size})`);
-    }
-    const out = new Uint8Array(len);
-    let done = 0;
-    while (done < len) done += fs.readSync(fd, out, done, len - done, offset + done);
-    return out;
   };
 }
 
@@ -71,6 +78,11 @@ export interface WriteOptions {
   externalData?: "auto" | boolean;
   /** Minimum tensor size in bytes to move to external data. Default 1024. */
   externalThreshold?: number;
+  /**
+   * For tests: the initializer bytes above which `"auto"` goes external.
+   * Default 2 GiB − 64 MiB (protobuf's 2 GiB limit, with room for the graph).
+   */
+  inlineLimit?: number;
 }
 
 /** Protobuf messages cannot exceed 2 GiB; leave room for the graph itself. */
@@ -89,7 +101,7 @@ export function writeModel(file: string, model: Model, opts: WriteOptions = {}):
   const mode = opts.externalData ?? "auto";
   const location = `${path.basename(file)}.data`;
   let external = mode === true;
-  if (mode === "auto") external = initializerBytes(model) > INLINE_LIMIT;
+  if (mode === "auto") external = initializerBytes(model) > (opts.inlineLimit ?? INLINE_LIMIT);
   const plan: ExternalPlan | undefined = external
     ? { location, threshold: opts.externalThreshold ?? 1024 }
     : undefined;
@@ -97,10 +109,20 @@ export function writeModel(file: string, model: Model, opts: WriteOptions = {}):
   if (enc.external) {
     const dataFile = path.join(path.dirname(file), enc.external.location);
     atomicWrite(dataFile, (fd) => {
-      for (const c of enc.external!.chunks) fs.writeSync(fd, c.bytes, 0, c.bytes.byteLength, c.offset);
+      for (const c of enc.external!.chunks) writeAll(fd, c.bytes, c.offset);
     });
   }
-  atomicWrite(file, (fd) => fs.writeSync(fd, enc.bytes));
+  atomicWrite(file, (fd) => writeAll(fd, enc.bytes, 0));
+}
+
+/** Node takes at most 2 GiB − 1 per read or write call, and Linux moves at most ~2 GiB per call. */
+const IO_CHUNK = 1 << 30;
+
+/** Writes all of `bytes` at `offset`, looping over partial writes. */
+function writeAll(fd: number, bytes: Uint8Array, offset: number): void {
+  for (let done = 0; done < bytes.byteLength;) {
+    done += fs.writeSync(fd, bytes, done, Math.min(IO_CHUNK, bytes.byteLength - done), offset + done);
+  }
 }
 
 function initializerBytes(model: Model): number {
