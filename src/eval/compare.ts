@@ -1,0 +1,175 @@
+/**
+ * FP32 vs quantized on a held-out set: per-output error statistics and task
+ * metrics side by side, one sample at a time.
+ *
+ * @module
+ */
+import type { Dataset } from "../data/types.ts";
+import { InputError } from "../errors.ts";
+import type { Runtime, RuntimeName, SessionOptions, TensorValue } from "../runtime/types.ts";
+import { ErrorStats, type ErrorSummary } from "./error_stats.ts";
+import type { MetricFactory, TaskMetric } from "./types.ts";
+import {
+  feedsOf,
+  floatData,
+  type ModelSource,
+  openPair,
+  resolveRuntime,
+  sameDims,
+  sampleCount,
+  withDefaults,
+} from "./_session.ts";
+
+/** Options of {@linkcode compareModels}; each field's default is in its doc. */
+export interface CompareOptions {
+  /** Backend, or its name. Default `"node"`. */
+  runtime: Runtime | RuntimeName;
+  /** Session options for both models. Default `{}` (the runtime's defaults, full optimisation). */
+  session: Partial<SessionOptions>;
+  /** Task metrics by name; each model gets its own instance. Default `{}`. */
+  metrics: Readonly<Record<string, MetricFactory>>;
+  /** Use at most this many samples (the first ones). Default: all. */
+  samples?: number;
+  /**
+   * Outputs whose top-1 agreement is computed along the last axis. Default:
+   * every float output of rank ≥ 2 whose last dim is ≥ 2 ([N, classes],
+   * [N, T, classes], …).
+   */
+  top1Outputs?: readonly string[];
+  /** Called after each sample with the count done and the total. Default: none. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Error statistics of one float output of the quantized model against the FP32 one. */
+export interface OutputError extends ErrorSummary {
+  /** Output name. */
+  name: string;
+  /** Dims of the first sample's output. */
+  dims: readonly number[];
+}
+
+/** One value of a task metric for both models; `drop` = fp32 − quantized. */
+export interface MetricComparison {
+  /** Key of the metric in `CompareOptions.metrics`. */
+  metric: string;
+  /** Key in the metric's `result()`. */
+  name: string;
+  fp32: number;
+  quantized: number;
+  drop: number;
+}
+
+/** What {@linkcode compareModels} measured. */
+export interface EvalReport {
+  samples: number;
+  /** Float outputs only, in the FP32 model's output order. */
+  outputs: OutputError[];
+  metrics: MetricComparison[];
+  /** Time inside `run()` over all samples, per model (ms). */
+  timing: { fp32Ms: number; quantizedMs: number };
+}
+
+/**
+ * Runs the FP32 and the quantized model over `data`, one sample at a time,
+ * and reports for each float output SQNR, cosine, max |Δ| and (for
+ * classifier-like outputs) top-1 agreement, plus every task metric computed
+ * on each model's outputs with the sample's label. Memory holds one sample's
+ * outputs; statistics are running sums. Both models must have the same
+ * output names.
+ *
+ * @example
+ * ```ts
+ * const report = await compareModels("cls.onnx", "cls.int8.onnx", dataset, {
+ *   metrics: { cls: () => classifierAccuracy() },
+ *   samples: 200,
+ * });
+ * console.log(formatEvalReport(report));
+ * ```
+ */
+export async function compareModels(
+  fp32: ModelSource,
+  quantized: ModelSource,
+  data: Dataset,
+  opts: Partial<CompareOptions> = {},
+): Promise<EvalReport> {
+  const o: CompareOptions = withDefaults({ runtime: "node", session: {}, metrics: {} }, opts);
+  const total = sampleCount(data, o.samples, "compare models");
+  const runtime = await resolveRuntime(o.runtime);
+  const [ref, test] = await openPair(runtime, [fp32, quantized], o.session);
+  try {
+    for (const name of ref.outputNames) {
+      if (!test.outputNames.includes(name)) {
+        throw new InputError(`Cannot compare models: the quantized model has no output "${name}"`);
+      }
+    }
+    const stats = new Map<string, OutputStats>();
+    const tasks = Object.entries(o.metrics).map(([key, make]) => ({ key, fp32: make(), quantized: make() }));
+    const timing = { fp32Ms: 0, quantizedMs: 0 };
+    for (let i = 0; i < total; i++) {
+      const feeds = await feedsOf(data, i, ref);
+      let t0 = performance.now();
+      const a = await ref.run(feeds, ref.outputNames);
+      timing.fp32Ms += performance.now() - t0;
+      t0 = performance.now();
+      const b = await test.run(feeds, ref.outputNames);
+      timing.quantizedMs += performance.now() - t0;
+      for (const name of ref.outputNames) accumulate(stats, name, a[name], b[name], o.top1Outputs);
+      const label = data.label?.(i);
+      for (const t of tasks) {
+        t.fp32.update(a, label);
+        t.quantized.update(b, label);
+      }
+      o.onProgress?.(i + 1, total);
+    }
+    return {
+      samples: total,
+      outputs: ref.outputNames.filter((n) => stats.has(n)).map((name) => {
+        const s = stats.get(name)!;
+        return { name, dims: s.dims, ...s.stats.summary() };
+      }),
+      metrics: tasks.flatMap((t) => sideBySide(t.key, t.fp32, t.quantized)),
+      timing,
+    };
+  } finally {
+    await Promise.all([ref.release(), test.release()]);
+  }
+}
+
+interface OutputStats {
+  stats: ErrorStats;
+  dims: readonly number[];
+  top1: boolean;
+}
+
+function accumulate(
+  stats: Map<string, OutputStats>,
+  name: string,
+  a: TensorValue,
+  b: TensorValue,
+  top1Outputs: readonly string[] | undefined,
+): void {
+  const x = floatData(a);
+  const y = floatData(b);
+  if (!x || !y) return;
+  sameDims(name, a, b);
+  let s = stats.get(name);
+  if (!s) {
+    const top1 = top1Outputs ? top1Outputs.includes(name) : a.dims.length >= 2 && a.dims[a.dims.length - 1] >= 2;
+    s = { stats: new ErrorStats(), dims: a.dims, top1 };
+    stats.set(name, s);
+  }
+  // A dynamic last axis keeps its meaning (classes), so take each sample's own size.
+  s.stats.add(x, y, s.top1 && a.dims.length >= 2 ? a.dims[a.dims.length - 1] : 0);
+}
+
+function sideBySide(key: string, fp32: TaskMetric, quantized: TaskMetric): MetricComparison[] {
+  const a = fp32.result();
+  const b = quantized.result();
+  return Object.keys(a).map((name) => ({
+    metric: key,
+    name,
+    fp32: a[name],
+    quantized: b[name],
+    drop: a[name] - b[name],
+  }));
+}
