@@ -16,7 +16,10 @@ export interface QuantizeOptions {
   activations: ActivationType;
   /** Symmetric activations (zero point 0 for int8, 128 for uint8). Default `false`. */
   symmetricActivations: boolean;
-  /** 7-bit weights ([-64, 63]) to avoid u8s8 pair-add saturation on x86 without VNNI. Default `false`. */
+  /**
+   * 7-bit weights ([-64, 64], as ORT's `reduce_range`) to avoid u8s8
+   * pair-add saturation on x86 without VNNI. Default `false`.
+   */
   reduceRange: boolean;
   /** Node names kept in float. Default none. */
   exclude: readonly string[];

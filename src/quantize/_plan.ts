@@ -1,0 +1,210 @@
+/**
+ * The planner's full result, with graph references: which values get
+ * QuantizeLinear → DequantizeLinear and where their parameters come from,
+ * what each node does with its inputs, and which Relu/Clip fold away.
+ * Pure: reads the model, changes nothing.
+ *
+ * @module
+ */
+import { InputError } from "../errors.ts";
+import type { Graph } from "../ir/graph.ts";
+import { topologicalOrder } from "../ir/graph.ts";
+import type { Model } from "../ir/model.ts";
+import type { Node } from "../ir/node.ts";
+import { dtypeResolver } from "./_dtypes.ts";
+import { type ScaleZeroPoint, softmaxParams } from "./params.ts";
+import { type OpRule, type OutputParams, ruleFor, type WeightSpec } from "./registry.ts";
+import type { QuantizeOptions } from "./types.ts";
+
+/** Where a quantized value's scale and zero point come from. */
+export type ParamSource =
+  | { kind: "calibrated" }
+  | { kind: "shared"; from: string }
+  | { kind: "fixed"; params: ScaleZeroPoint };
+
+/** A float value that gets QuantizeLinear → DequantizeLinear. */
+export interface ValuePlan {
+  name: string;
+  source: ParamSource;
+  /** The node whose rule asked for it (reports count its Q/DQ there). */
+  owner: Node;
+}
+
+/** What one node does. */
+export interface NodePlan {
+  node: Node;
+  rule: OpRule;
+  quantized: boolean;
+  /** Why the node (or its bias) stays float. */
+  reason?: string;
+  /** Constant float inputs quantized as activation-typed initializers. */
+  constants: number[];
+  /** The constant weight, quantized int8; `outputs` is the op's output channel count. */
+  weight?: WeightSpec & { perChannel: boolean; outputs: number };
+  /** Input index of a bias quantized int32. */
+  bias?: number;
+  /** Relu/Clip folded into this producer. */
+  foldedInto?: Node;
+}
+
+/** A Relu/Clip removed: its producer writes `to` instead of `from`. */
+export interface Fold {
+  node: Node;
+  producer: Node;
+  from: string;
+  to: string;
+}
+
+/** Everything {@linkcode quantize} needs to act. */
+export interface DetailedPlan {
+  values: Map<string, ValuePlan>;
+  /** In topological order. */
+  nodes: NodePlan[];
+  folds: Fold[];
+  /** Topological position of each value (graph inputs first), for ordering. */
+  position: Map<string, number>;
+}
+
+/**
+ * Plans QDQ for `model` (opset ≥ 13, normalized). Throws InputError below
+ * opset 13, since per-channel QuantizeLinear/DequantizeLinear need 13.
+ */
+export function detailedPlan(model: Model, opts: QuantizeOptions): DetailedPlan {
+  const opset = model.opset();
+  if (opset < 13) {
+    throw new InputError(`Cannot quantize a model at opset ${opset}: QDQ needs opset 13 or later (normalize it first)`);
+  }
+  const g = model.graph;
+  const order = topologicalOrder(g);
+  const dtype = dtypeResolver(g);
+  const isFloat = (v: string | undefined): v is string => !!v && dtype(v) === "float32";
+  const excluded = new Set(opts.exclude);
+  const values = new Map<string, ValuePlan>();
+  const plans = new Map<Node, NodePlan>();
+  const folds: Fold[] = [];
+  const foldedProducer = new Map<string, Node>();
+
+  const request = (v: string, owner: Node, source: ParamSource = { kind: "calibrated" }, force = false) => {
+    if (force || !values.has(v)) values.set(v, { name: v, source, owner });
+  };
+  const skip = (node: Node, rule: OpRule, reason: string): NodePlan => ({ node, rule, quantized: false, reason, constants: [] });
+
+  // Pass 1: weighted and compute ops in topological order, folding Relu/Clip.
+  for (const node of order) {
+    const rule = ruleFor(node.opType, node.domain);
+    let plan: NodePlan;
+    if (excluded.has(node.name)) plan = skip(node, rule, "excluded by options");
+    else if (hasSubgraph(node)) plan = skip(node, rule, "has subgraphs");
+    else if (rule.kind === "float") plan = skip(node, rule, rule.note);
+    else if (rule.kind === "shared" && outputParams(rule, node, g) === "shared") continue; // pass 2
+    else {
+      const fold = tryFold(node, rule);
+      plan = fold ?? planCompute(node, rule);
+    }
+    plans.set(node, plan);
+  }
+
+  function tryFold(node: Node, rule: OpRule): NodePlan | undefined {
+    if (!rule.foldable || opts.symmetricActivations) return undefined;
+    const u = node.inputs[0];
+    const y = node.outputs[0];
+    const producer = foldedProducer.get(u) ?? g.producer(u);
+    if (!producer || !isFloat(u) || !isFloat(y) || g.isOutput(u) || g.consumers(u).length !== 1) return undefined;
+    const pp = plans.get(producer);
+    const owns = pp?.quantized && values.get(u)?.owner === producer && values.get(u)?.source.kind === "calibrated";
+    if (!owns || !rule.foldable(node, g)) return undefined;
+    values.delete(u);
+    request(y, producer, { kind: "calibrated" }, true);
+    foldedProducer.set(y, producer);
+    folds.push({ node, producer, from: u, to: y });
+    return { node, rule, quantized: true, constants: [], foldedInto: producer };
+  }
+
+  function planCompute(node: Node, rule: OpRule): NodePlan {
+    const spec = rule.kind === "weighted" ? rule.weight?.(node, g) : undefined;
+    const candidates = rule.inputs === "all" ? node.inputs.map((_, i) => i) : rule.inputs ?? [0];
+    const acts: number[] = [];
+    const constants: number[] = [];
+    for (const i of candidates) {
+      if (i === spec?.input || i === spec?.bias || !isFloat(node.inputs[i])) continue;
+      (g.constant(node.inputs[i]) ? constants : acts).push(i);
+    }
+    if (acts.length === 0) return skip(node, rule, "no float activation input");
+    const plan: NodePlan = { node, rule, quantized: true, constants };
+    if (spec) {
+      const perChannel = opts.perChannel && spec.axis !== undefined;
+      plan.weight = { ...spec, perChannel, outputs: outputChannels(node, g) };
+      if (spec.bias !== undefined) {
+        const why = biasProblem(node, spec, acts.includes(0));
+        if (why) plan.reason = why;
+        else plan.bias = spec.bias;
+      }
+    }
+    for (const i of acts) request(node.inputs[i], node);
+    const out = node.outputs[0];
+    const mode = outputParams(rule, node, g);
+    if (isFloat(out) && mode === "calibrated") request(out, node, { kind: "calibrated" }, true);
+    if (isFloat(out) && mode === "softmax") {
+      request(out, node, { kind: "fixed", params: softmaxParams(opts.activations, opts.symmetricActivations) }, true);
+    }
+    return plan;
+  }
+
+  function biasProblem(node: Node, spec: WeightSpec, inputQuantized: boolean): string | undefined {
+    const b = g.constant(node.inputs[spec.bias!]);
+    if (!b || b.dtype !== "float32") return "bias kept float: not a constant float32";
+    if (!inputQuantized) return "bias kept float: input 0 is not a quantized activation";
+    const m = outputChannels(node, g);
+    const ok = b.dims.length <= 2 && (b.size === m || (node.opType === "Gemm" && b.size === 1)) &&
+      (b.dims.length < 2 || b.dims[0] === 1);
+    return ok ? undefined : `bias kept float: shape [${b.dims.join(",")}] is not [${m}]`;
+  }
+
+  // Pass 2: data movement, in order, so chains share one set of parameters.
+  for (const node of order) {
+    if (plans.has(node)) continue;
+    const rule = ruleFor(node.opType, node.domain);
+    const data = node.inputs[0];
+    if (!values.has(data)) {
+      plans.set(node, skip(node, rule, isFloat(data) ? "data input not quantized: stays float" : "data input is not float32"));
+      continue;
+    }
+    for (const o of node.outputs) if (isFloat(o)) request(o, node, { kind: "shared", from: data }, true);
+    plans.set(node, { node, rule, quantized: true, constants: [] });
+  }
+
+  const position = new Map<string, number>();
+  g.inputs.forEach((v, i) => position.set(v.name, i - g.inputs.length));
+  order.forEach((n, i) => n.outputs.forEach((o) => o && position.set(o, i)));
+  for (const v of values.keys()) {
+    if (!isFloat(v)) throw new Error(`planner bug: QuantizeLinear planned on non-float value "${v}"`);
+  }
+  return { values, nodes: order.map((n) => plans.get(n)!), folds, position };
+}
+
+/** The output mode of a rule for one node. */
+export function outputParams(rule: OpRule, node: Node, graph: Graph): OutputParams {
+  const o = rule.output;
+  if (typeof o === "function") return o(node, graph);
+  return o ?? (rule.kind === "shared" ? "shared" : rule.kind === "float" ? "none" : "calibrated");
+}
+
+/** Output channels of a weighted op (length its bias must have). */
+export function outputChannels(node: Node, graph: Graph): number {
+  const w = graph.constant(node.inputs[1])!;
+  switch (node.opType) {
+    case "ConvTranspose":
+      return w.dims[1] * node.attrInt("group", 1);
+    case "Gemm":
+      return node.attrInt("transB", 0) ? w.dims[0] : w.dims[1];
+    case "MatMul":
+      return w.dims[w.dims.length - 1];
+    default:
+      return w.dims[0];
+  }
+}
+
+function hasSubgraph(n: Node): boolean {
+  for (const a of n.attrs.values()) if (a.type === "graph" || a.type === "graphs") return true;
+  return false;
+}

@@ -1,0 +1,140 @@
+/**
+ * Constant inputs of quantized nodes as integer initializers + DequantizeLinear:
+ * int8 weights (shared by every node reading the same weight on the same
+ * axis), int32 biases (one per node: input scales differ), and
+ * activation-typed constants from their own min/max.
+ *
+ * @module
+ */
+import { InputError } from "../errors.ts";
+import type { Node } from "../ir/node.ts";
+import type { QdqEditor } from "./_edit.ts";
+import type { NodePlan } from "./_plan.ts";
+import { activationParams, activationQRange, type ScaleZeroPoint, weightQRange } from "./params.ts";
+import { minMax, quantizeBias, quantizeValues, quantizeWeight } from "./quantize_tensor.ts";
+import type { QuantizeReport } from "./report.ts";
+import type { QuantizeOptions } from "./types.ts";
+
+/** A quantized weight, reused by every node that reads the same weight on the same axis. */
+export interface WeightDq {
+  output: string;
+  scale: Float32Array;
+}
+
+/** Replaces a node's weight (and bias) by int8 (int32) initializers + DequantizeLinear. */
+export function quantizeNodeWeights(
+  np: NodePlan,
+  params: Map<string, ScaleZeroPoint>,
+  o: QuantizeOptions,
+  ed: QdqEditor,
+  report: QuantizeReport,
+  cache: Map<string, WeightDq>,
+): void {
+  const { node } = np;
+  const spec = np.weight!;
+  const wName = node.inputs[spec.input];
+  const axis = spec.perChannel ? spec.axis : undefined;
+  const key = `${wName}|${axis ?? ""}`;
+  let wq = cache.get(key);
+  if (!wq) {
+    wq = quantizeWeightTensor(node, wName, axis, o, ed, report);
+    cache.set(key, wq);
+  }
+  node.inputs[spec.input] = wq.output;
+  if (np.reason) report.bias.float.push({ node: node.label, reason: np.reason });
+  if (np.bias !== undefined) quantizeNodeBias(np, params.get(node.inputs[0])!.scale, wq.scale, ed, report);
+}
+
+function quantizeWeightTensor(
+  node: Node,
+  wName: string,
+  axis: number | undefined,
+  o: QuantizeOptions,
+  ed: QdqEditor,
+  report: QuantizeReport,
+): WeightDq {
+  const g = ed.graph;
+  const w = g.constant(wName)!;
+  let q;
+  try {
+    q = quantizeWeight(w.toFloat32(), w.dims, { axis, q: weightQRange(o.reduceRange) });
+  } catch (e) {
+    throw new InputError(`Cannot quantize weight "${wName}" of node "${node.label}": ${(e as Error).message}`);
+  }
+  const cdims = axis === undefined ? [] : [q.scale.length];
+  const qName = ed.init(`${wName}_quantized`, w.dims, q.values, "int8");
+  const sName = ed.init(`${wName}_scale`, cdims, q.scale);
+  const zName = ed.init(`${wName}_zero_point`, cdims, new Int8Array(q.scale.length), "int8");
+  const dqOut = ed.name(`${wName}_dequantized`);
+  g.addNode(ed.qdq("DequantizeLinear", wName, [qName, sName, zName], dqOut, node.opType, axis), { before: node });
+  report.weights.tensors++;
+  if (axis !== undefined) report.weights.perChannel++;
+  if (q.zeroChannels.length) report.weights.zeroChannels.push({ node: node.label, weight: wName, channels: q.zeroChannels });
+  if (q.tinyChannels.length) report.weights.tinyChannels.push({ node: node.label, weight: wName, channels: q.tinyChannels });
+  return { output: dqOut, scale: q.scale };
+}
+
+function quantizeNodeBias(
+  np: NodePlan,
+  inputScale: number,
+  weightScale: Float32Array,
+  ed: QdqEditor,
+  report: QuantizeReport,
+): void {
+  const { node } = np;
+  const g = ed.graph;
+  const bName = node.inputs[np.bias!];
+  const b = g.constant(bName)!;
+  let data = b.toFloat32();
+  let dims = [...b.dims];
+  const beta = node.opType === "Gemm" ? node.attrFloat("beta", 1) : 1;
+  if (beta !== 1) data = data.map((x) => x * beta);
+  if (weightScale.length > 1 && data.length === 1) {
+    // A size-1 Gemm bias broadcasts; per-channel scales need one element each.
+    data = new Float32Array(np.weight!.outputs).fill(data[0]);
+    dims = [data.length];
+  }
+  const qb = quantizeBias(data, inputScale, weightScale, np.weight!.biasMultiplier ?? 1);
+  if (qb.underflow) {
+    report.bias.float.push({ node: node.label, reason: "bias kept float: its scale underflows float32" });
+    return;
+  }
+  if (beta !== 1) node.attrs.set("beta", { type: "float", value: 1 });
+  const axis = qb.scale.length > 1 ? dims.length - 1 : undefined;
+  const cdims = axis === undefined ? [] : [qb.scale.length];
+  const qName = ed.init(`${bName}_quantized`, dims, qb.values, "int32");
+  const sName = ed.init(`${bName}_scale`, cdims, qb.scale);
+  const zName = ed.init(`${bName}_zero_point`, cdims, new Int32Array(qb.scale.length), "int32");
+  const dqOut = ed.name(`${bName}_dequantized`);
+  g.addNode(ed.qdq("DequantizeLinear", bName, [qName, sName, zName], dqOut, node.opType, axis), { before: node });
+  node.inputs[np.bias!] = dqOut;
+  report.bias.tensors++;
+  report.bias.values += data.length;
+  report.bias.saturated += qb.saturated;
+  if (qb.saturated) report.bias.saturatedTensors.push(bName);
+}
+
+/** A constant non-weight input as an activation-typed initializer + DequantizeLinear; returns the DQ output. */
+export function quantizeConstant(c: string, node: Node, o: QuantizeOptions, ed: QdqEditor): string {
+  const t = ed.graph.constant(c)!;
+  const data = t.toFloat32();
+  let r;
+  try {
+    r = minMax(data);
+  } catch (e) {
+    throw new InputError(`Cannot quantize constant "${c}" of node "${node.label}": ${(e as Error).message}`);
+  }
+  const p = activationParams(r, o.activations, o.symmetricActivations);
+  const q = activationQRange(o.activations, o.symmetricActivations);
+  const qName = ed.init(`${c}_quantized`, t.dims, quantizeValues(data, p, q), o.activations);
+  const sName = ed.init(`${c}_scale`, [], new Float32Array([p.scale]));
+  const zName = ed.init(`${c}_zero_point`, [], zeroPointArray(o, p.zeroPoint), o.activations);
+  const dqOut = ed.name(`${c}_dequantized`);
+  ed.graph.addNode(ed.qdq("DequantizeLinear", c, [qName, sName, zName], dqOut, node.opType), { before: node });
+  return dqOut;
+}
+
+/** A one-element zero point array of the activation type. */
+export function zeroPointArray(o: QuantizeOptions, zp: number): Int8Array | Uint8Array {
+  return o.activations === "int8" ? new Int8Array([zp]) : new Uint8Array([zp]);
+}

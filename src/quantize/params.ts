@@ -1,0 +1,110 @@
+/**
+ * Scale and zero-point math, in float64, following ONNX Runtime's
+ * conventions (`get_qmin_qmax_for_qType`, `compute_scale_zp`): the range
+ * always contains 0, scales are stored as float32, ties round to even.
+ *
+ * @module
+ */
+import type { Range } from "../calibrate/types.ts";
+import type { ActivationType } from "./types.ts";
+
+/** The integer interval a quantized tensor uses. */
+export interface QRange {
+  qmin: number;
+  qmax: number;
+}
+
+/** Scale and zero point of one tensor or channel. */
+export interface ScaleZeroPoint {
+  /** Already rounded to float32, so it is exactly what the model stores. */
+  scale: number;
+  zeroPoint: number;
+}
+
+/**
+ * Scales below this are treated as "no range" (scale 1): a zero channel, a
+ * constant tensor, or weights so small (denormal float32, ~1e-40) that the
+ * scale, or the bias scale built from it, would underflow float32.
+ */
+export const MIN_SCALE = 1e-30;
+
+/**
+ * Integer interval of activations: uint8 [0, 255]; int8 [-128, 127], or
+ * [-127, 127] when symmetric (so the zero point is exactly 0).
+ */
+export function activationQRange(type: ActivationType, symmetric: boolean): QRange {
+  if (type === "uint8") return { qmin: 0, qmax: 255 };
+  return symmetric ? { qmin: -127, qmax: 127 } : { qmin: -128, qmax: 127 };
+}
+
+/**
+ * Integer interval of int8 weights: symmetric narrow range [-127, 127], or
+ * [-64, 64] with `reduceRange` (ORT's 7-bit weights).
+ */
+export function weightQRange(reduceRange: boolean): QRange {
+  return reduceRange ? { qmin: -64, qmax: 64 } : { qmin: -127, qmax: 127 };
+}
+
+/** Rounds to the nearest integer, ties to even (as numpy and QuantizeLinear do). */
+export function roundHalfEven(x: number): number {
+  // Math.round sends ties up (toward +inf); an odd result of a tie steps back.
+  const r = Math.round(x);
+  // `+ 0` turns -0 into 0.
+  return (r - x === 0.5 && r % 2 !== 0 ? r - 1 : r) + 0;
+}
+
+/**
+ * Scale and zero point mapping `range` (widened to contain 0) onto `q`.
+ * Symmetric ranges become [-m, m] with the zero point at the middle of `q`
+ * (0 for [-127, 127], 128 for [0, 255]). A range too small for a scale of
+ * at least {@linkcode MIN_SCALE} (e.g. [0, 0]) gets scale 1 and the zero point
+ * that represents 0.
+ *
+ * @example
+ * ```ts
+ * scaleZeroPoint({ min: -1, max: 3 }, { qmin: 0, qmax: 255 }, false);
+ * // { scale: Math.fround(4 / 255), zeroPoint: 64 }
+ * ```
+ */
+export function scaleZeroPoint(range: Range, q: QRange, symmetric: boolean): ScaleZeroPoint {
+  let rmin = Math.min(range.min, 0);
+  let rmax = Math.max(range.max, 0);
+  if (symmetric) {
+    const m = Math.max(-rmin, rmax);
+    rmin = -m;
+    rmax = m;
+  }
+  const scale = (rmax - rmin) / (q.qmax - q.qmin);
+  if (!(scale >= MIN_SCALE) || !Number.isFinite(scale)) {
+    return { scale: 1, zeroPoint: clamp(0, q.qmin, q.qmax) };
+  }
+  const zp = symmetric ? roundHalfEven((q.qmin + q.qmax) / 2) : roundHalfEven(q.qmin - rmin / scale);
+  return { scale: Math.fround(scale), zeroPoint: clamp(zp, q.qmin, q.qmax) };
+}
+
+/**
+ * Activation scale and zero point for a calibrated range.
+ *
+ * @example
+ * ```ts
+ * activationParams({ min: 0, max: 6 }, "uint8", false); // { scale: fround(6/255), zeroPoint: 0 }
+ * ```
+ */
+export function activationParams(range: Range, type: ActivationType, symmetric: boolean): ScaleZeroPoint {
+  return scaleZeroPoint(range, activationQRange(type, symmetric), symmetric);
+}
+
+/**
+ * Fixed output parameters of Softmax (its output is in [0, 1]), as ORT's
+ * QDQ quantizer sets them: uint8 1/256 at 0; int8 1/256 at -128, or 1/127
+ * at 0 when symmetric.
+ */
+export function softmaxParams(type: ActivationType, symmetric: boolean): ScaleZeroPoint {
+  if (type === "uint8") return { scale: 1 / 256, zeroPoint: 0 };
+  return symmetric ? { scale: Math.fround(1 / 127), zeroPoint: 0 } : { scale: 1 / 256, zeroPoint: -128 };
+}
+
+/** `x` limited to [lo, hi]. */
+export function clamp(x: number, lo: number, hi: number): number {
+  return x < lo ? lo : x > hi ? hi : x;
+}

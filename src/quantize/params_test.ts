@@ -1,0 +1,82 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import {
+  activationParams,
+  activationQRange,
+  MIN_SCALE,
+  roundHalfEven,
+  scaleZeroPoint,
+  softmaxParams,
+  weightQRange,
+} from "./params.ts";
+import { resolveQuantizeOptions } from "./options.ts";
+import { InputError } from "../errors.ts";
+
+const Params = suite("quantize params");
+const f = Math.fround;
+
+Params("roundHalfEven rounds ties to even, like numpy and QuantizeLinear", () => {
+  const table: [number, number][] = [
+    [0.5, 0], [1.5, 2], [2.5, 2], [-0.5, 0], [-1.5, -2], [-2.5, -2], [2.4, 2], [2.6, 3], [-2.6, -3], [7, 7],
+  ];
+  for (const [x, want] of table) assert.is(roundHalfEven(x), want, `round(${x})`);
+});
+
+Params("integer intervals follow ORT: uint8 [0,255], int8 [-128,127], symmetric int8 [-127,127], weights narrow", () => {
+  assert.equal(activationQRange("uint8", false), { qmin: 0, qmax: 255 });
+  assert.equal(activationQRange("uint8", true), { qmin: 0, qmax: 255 });
+  assert.equal(activationQRange("int8", false), { qmin: -128, qmax: 127 });
+  assert.equal(activationQRange("int8", true), { qmin: -127, qmax: 127 });
+  assert.equal(weightQRange(false), { qmin: -127, qmax: 127 });
+  assert.equal(weightQRange(true), { qmin: -64, qmax: 64 });
+});
+
+Params("activation scale and zero point: hand-computed table", () => {
+  // [range, type, symmetric, scale, zero point]
+  const table: [number, number, "uint8" | "int8", boolean, number, number][] = [
+    [-1, 3, "uint8", false, f(4 / 255), 64], // zp = round(1 / (4/255)) = round(63.75)
+    [0, 6, "uint8", false, f(6 / 255), 0],
+    [2, 5, "uint8", false, f(5 / 255), 0], // widened to [0, 5]
+    [-5, -2, "uint8", false, f(5 / 255), 255], // widened to [-5, 0]
+    [-1, 3, "int8", false, f(4 / 255), -64], // round(-128 + 63.75)
+    [-0.5, 0.5, "int8", false, f(1 / 255), 0], // round(-0.5) = 0, not -1
+    [-1, 3, "int8", true, f(6 / 254), 0], // [-3, 3] onto [-127, 127]
+    [-1, 3, "uint8", true, f(6 / 255), 128], // round(127.5) = 128
+  ];
+  for (const [min, max, type, sym, scale, zp] of table) {
+    assert.equal(activationParams({ min, max }, type, sym), { scale, zeroPoint: zp }, `[${min}, ${max}] ${type} sym=${sym}`);
+  }
+});
+
+Params("degenerate ranges give scale 1 and the zero point of 0, never 0/inf/NaN", () => {
+  for (const type of ["uint8", "int8"] as const) {
+    for (const sym of [false, true]) {
+      for (const r of [{ min: 0, max: 0 }, { min: 0, max: 1e-35 }, { min: -1e-40, max: 1e-40 }]) {
+        const p = activationParams(r, type, sym);
+        assert.equal(p, { scale: 1, zeroPoint: 0 }, `${JSON.stringify(r)} ${type} ${sym}`);
+      }
+    }
+  }
+  const tiny = scaleZeroPoint({ min: 0, max: MIN_SCALE * 255 * 2 }, { qmin: 0, qmax: 255 }, false);
+  assert.ok(tiny.scale > 0 && tiny.scale < 1e-29, "a range just above the threshold keeps its own scale");
+});
+
+Params("scales are float32 values, zero points stay inside the interval", () => {
+  const p = activationParams({ min: -0.1234567, max: 9.87654321 }, "uint8", false);
+  assert.is(p.scale, f(p.scale));
+  assert.ok(p.zeroPoint >= 0 && p.zeroPoint <= 255);
+});
+
+Params("softmax output parameters are fixed as ORT sets them", () => {
+  assert.equal(softmaxParams("uint8", false), { scale: 1 / 256, zeroPoint: 0 });
+  assert.equal(softmaxParams("int8", false), { scale: 1 / 256, zeroPoint: -128 });
+  assert.equal(softmaxParams("int8", true), { scale: f(1 / 127), zeroPoint: 0 });
+});
+
+Params("options: merged over defaults once, undefined means default, bad type is an InputError", () => {
+  const o = resolveQuantizeOptions({ activations: "int8", perChannel: undefined });
+  assert.equal(o, { perChannel: true, activations: "int8", symmetricActivations: false, reduceRange: false, exclude: [] });
+  assert.throws(() => resolveQuantizeOptions({ activations: "int4" as "int8" }), (e: Error) => e instanceof InputError && /int4/.test(e.message));
+});
+
+Params.run();

@@ -1,0 +1,144 @@
+/**
+ * Constant tensors to integers: int8 weights (per tensor or per channel),
+ * int32 biases (saturated, never wrapped) and activation-typed constants.
+ * Pure functions on typed arrays; all arithmetic in float64.
+ *
+ * @module
+ */
+import { clamp, MIN_SCALE, type QRange, roundHalfEven, type ScaleZeroPoint } from "./params.ts";
+
+/** Result of {@linkcode quantizeWeight}. */
+export interface QuantizedWeight {
+  values: Int8Array;
+  /** One scale (per tensor) or one per channel along the axis (float32 values). */
+  scale: Float32Array;
+  /** Channels whose weights are all zero (scale 1). */
+  zeroChannels: number[];
+  /** Channels with 0 < max |w| but a scale below {@linkcode MIN_SCALE} (denormal weights): scale 1, all quantized to 0. */
+  tinyChannels: number[];
+}
+
+/** Where a weight's channels are and how it is quantized. */
+export interface WeightLayout {
+  /** Per-channel axis; `undefined` for one scale for the whole tensor. */
+  axis?: number;
+  q: QRange;
+}
+
+/**
+ * Symmetric int8 quantization of a weight: scale = max |w| / qmax per
+ * channel (or for the tensor), zero point 0, q = round(w / scale) clamped
+ * to `q`. Channels without a usable scale get scale 1 and are reported.
+ *
+ * @example
+ * ```ts
+ * // Channel 0: max |w| = 127/64, so scale = 1/64 exactly.
+ * const w = quantizeWeight(new Float32Array([127 / 64, 0.5, 0, 0]), [2, 2], { axis: 0, q: { qmin: -127, qmax: 127 } });
+ * w.values; // Int8Array [127, 32, 0, 0]
+ * w.scale; // Float32Array [0.015625, 1]
+ * w.zeroChannels; // [1]
+ * ```
+ */
+export function quantizeWeight(data: Float32Array, dims: readonly number[], layout: WeightLayout): QuantizedWeight {
+  const { axis, q } = layout;
+  const channels = axis === undefined ? 1 : dims[axis];
+  const inner = axis === undefined ? data.length : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  // Elements come in blocks of `inner`, one channel per block, channels cycling.
+  const blocks = channels * inner === 0 ? 0 : data.length / inner;
+  const maxAbs = new Float64Array(channels);
+  for (let blk = 0, i = 0; blk < blocks; blk++) {
+    const c = blk % channels;
+    let m = maxAbs[c];
+    for (const end = i + inner; i < end; i++) {
+      const a = Math.abs(data[i]);
+      if (!(a <= Infinity)) throw new RangeError(`weight element ${i} is ${data[i]}`);
+      if (a > m) m = a;
+    }
+    if (m === Infinity) throw new RangeError(`weight channel ${c} has an infinite element`);
+    maxAbs[c] = m;
+  }
+  const scale = new Float32Array(channels);
+  const zeroChannels: number[] = [];
+  const tinyChannels: number[] = [];
+  maxAbs.forEach((m, c) => {
+    const s = m / q.qmax;
+    if (m === 0) zeroChannels.push(c);
+    else if (s < MIN_SCALE) tinyChannels.push(c);
+    scale[c] = s >= MIN_SCALE ? s : 1;
+  });
+  const values = new Int8Array(data.length);
+  for (let blk = 0, i = 0; blk < blocks; blk++) {
+    const s = scale[blk % channels];
+    for (const end = i + inner; i < end; i++) values[i] = clamp(roundHalfEven(data[i] / s), q.qmin, q.qmax);
+  }
+  return { values, scale, zeroChannels, tinyChannels };
+}
+
+/** Result of {@linkcode quantizeBias}. */
+export interface QuantizedBias {
+  values: Int32Array;
+  /** One scale per bias element, or a single one when every element shares it. */
+  scale: Float32Array;
+  /** Elements whose quotient did not fit int32 and were clamped. */
+  saturated: number;
+  /** Whether some scale underflows float32 (the bias should stay float). */
+  underflow: boolean;
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+const FLOAT32_MIN_NORMAL = 2 ** -126;
+
+/**
+ * int32 bias: scale_c = fround(multiplier × inputScale × weightScale_c),
+ * zero point 0, q = round(b / scale_c) saturated to int32. Bias element c
+ * uses weight scale `c % weightScale.length`, which covers per-tensor (one
+ * scale), per-channel, and grouped ConvTranspose (scales repeat per group).
+ *
+ * @example
+ * ```ts
+ * quantizeBias(new Float32Array([1, -1]), 0.5, new Float32Array([0.25, 0.5])).values; // Int32Array [8, -4]
+ * ```
+ */
+export function quantizeBias(
+  data: Float32Array,
+  inputScale: number,
+  weightScale: Float32Array,
+  multiplier = 1,
+): QuantizedBias {
+  const perElement = weightScale.length > 1;
+  const scale = new Float32Array(perElement ? data.length : 1);
+  let underflow = false;
+  for (let c = 0; c < scale.length; c++) {
+    scale[c] = multiplier * inputScale * weightScale[c % weightScale.length];
+    if (!(scale[c] >= FLOAT32_MIN_NORMAL) || !Number.isFinite(scale[c])) underflow = true;
+  }
+  const values = new Int32Array(data.length);
+  let saturated = 0;
+  for (let i = 0; i < data.length; i++) {
+    const s = scale[perElement ? i : 0];
+    const v = s > 0 ? roundHalfEven(data[i] / s) : 0;
+    if (v < INT32_MIN || v > INT32_MAX || Number.isNaN(v)) saturated++;
+    values[i] = Number.isNaN(v) ? 0 : clamp(v, INT32_MIN, INT32_MAX);
+  }
+  return { values, scale, saturated, underflow };
+}
+
+/** `data` quantized with one scale and zero point, clamped to `q`, as int8 or uint8. */
+export function quantizeValues(data: Float32Array, p: ScaleZeroPoint, q: QRange): Int8Array | Uint8Array {
+  const out = q.qmin < 0 ? new Int8Array(data.length) : new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = clamp(roundHalfEven(data[i] / p.scale) + p.zeroPoint, q.qmin, q.qmax);
+  return out;
+}
+
+/** Smallest and largest element (0 and 0 for an empty array); throws on NaN/Inf. */
+export function minMax(data: Float32Array): { min: number; max: number } {
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i];
+    if (!Number.isFinite(x)) throw new RangeError(`element ${i} is ${x}`);
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  return data.length ? { min, max } : { min: 0, max: 0 };
+}
