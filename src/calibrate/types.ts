@@ -1,25 +1,43 @@
 /**
  * Calibration contracts: which statistic turns observed activations into a
- * quantization range.
+ * quantization range, and how an algorithm asks for statistics
+ * ({@linkcode StatRequest}) before it applies them.
  *
  * @module
  */
+import type { SessionOptions } from "../runtime/types.ts";
 
 /** How a tensor's range is chosen from what calibration observed. */
 export type CalibMethod = "minmax" | "percentile" | "entropy" | "mse";
 
-/** A real-valued range [min, max] that a quantized tensor must represent. */
+/**
+ * A real-valued range [min, max] that a quantized tensor must represent. It
+ * need not contain 0 (MinMax of a sigmoid output does not): the quantizer
+ * widens it to include 0 when it computes a zero point.
+ */
 export interface Range {
   min: number;
   max: number;
 }
 
-/** Options for calibration; each field's default is applied in one place. */
-export interface CalibrateOptions {
-  /** Range statistic. Default `"minmax"`. */
-  method: CalibMethod;
+/** Options of a statistics pass ({@linkcode CalibrateOptions} adds the range method to them). */
+export interface CollectOptions {
   /** Use at most this many samples (the first ones). Default: all. */
   samples: number;
+  /** Called after each sample. Default: none. */
+  onProgress?: (done: number, total: number) => void;
+  /**
+   * Options of the one session calibration runs. Default `{}`: graph
+   * optimization level "all", which is safe because every observed value is
+   * a graph output of the session's model and outputs are never fused away.
+   */
+  session: Partial<SessionOptions>;
+}
+
+/** Options for calibration; each field's default is applied in one place. */
+export interface CalibrateOptions extends CollectOptions {
+  /** Range statistic. Default `"minmax"`. */
+  method: CalibMethod;
   /**
    * Ranges are for symmetric quantization (histograms of |x|, range
    * [-t, t]). Default `false`: histogram methods search [min, max].
@@ -31,6 +49,39 @@ export interface CalibrateOptions {
   bins: number;
   /** MinMax moving-average constant (e.g. 0.01); 0 keeps the running min/max. Default 0. */
   movingAverage: number;
-  /** Called after each sample. Default: none. */
-  onProgress?: (done: number, total: number) => void;
+  /** Integer levels of the target type, for entropy and mse. Default 256 (8 bits). */
+  levels: number;
 }
+
+/** Running min and max of a value ({@linkcode MinMaxObserver}). */
+export interface MinMaxRequest {
+  kind: "minmax";
+  value: string;
+  /** Moving-average constant; 0 keeps the running extremes. @default 0 */
+  movingAverage?: number;
+}
+
+/** A one-pass histogram of a value ({@linkcode Histogram}). */
+export interface HistogramRequest {
+  kind: "histogram";
+  value: string;
+  /** Histogram of |x| rather than x. @default false */
+  symmetric?: boolean;
+  /** @default 2048 */
+  bins?: number;
+}
+
+/** Per-channel max |x| and mean of a value ({@linkcode ChannelObserver}). */
+export interface ChannelRequest {
+  kind: "channel";
+  value: string;
+  /** Channel axis; negative counts from the end. @default 1 */
+  axis?: number;
+}
+
+/**
+ * A statistic of one value that an algorithm needs from calibration data
+ * (NNCF's statistic points): passes declare their requests, one collection
+ * pass serves them all, then each pass applies what it asked for.
+ */
+export type StatRequest = MinMaxRequest | HistogramRequest | ChannelRequest;

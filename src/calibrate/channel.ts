@@ -1,0 +1,81 @@
+/**
+ * Per-channel statistics of an activation: max |x| (SmoothQuant's activation
+ * maxima) and the mean (bias correction), along one axis.
+ *
+ * @module
+ */
+
+/**
+ * Per-channel max |x| and mean of a value along `axis` (default 1, the
+ * channel axis of NCHW tensors; −1 for the last axis, as MatMul inputs
+ * need). Non-finite values are skipped and counted.
+ *
+ * @example
+ * ```ts
+ * const ch = new ChannelObserver(1);
+ * ch.observe(new Float32Array([1, -4, 2, 6]), [1, 2, 2]); // channel 0: 1, -4; channel 1: 2, 6
+ * ch.maxAbs; // Float64Array [4, 6]
+ * ch.mean(); // Float64Array [-1.5, 4]
+ * ```
+ */
+export class ChannelObserver {
+  readonly axis: number;
+  /** Max |x| per channel; empty until the first sample fixes the channel count. */
+  maxAbs = new Float64Array(0);
+  /** Σ x per channel. */
+  sum = new Float64Array(0);
+  /** Finite values counted per channel. */
+  count = new Float64Array(0);
+  /** NaN and ±Infinity values skipped. */
+  nonFinite = 0;
+
+  constructor(axis = 1) {
+    if (!Number.isInteger(axis)) throw new RangeError(`Invalid channel axis ${axis}: expected an integer`);
+    this.axis = axis;
+  }
+
+  /** Mean per channel (0 where nothing finite was seen). */
+  mean(): Float64Array {
+    return this.sum.map((s, c) => (this.count[c] > 0 ? s / this.count[c] : 0));
+  }
+
+  /** Folds in one sample's tensor of shape `dims`. */
+  observe(data: Float32Array, dims: readonly number[]): void {
+    const axis = this.axis < 0 ? dims.length + this.axis : this.axis;
+    if (axis < 0 || axis >= dims.length) {
+      throw new RangeError(`Cannot take channel axis ${this.axis} of a tensor of shape [${dims.join(",")}]`);
+    }
+    const channels = dims[axis];
+    if (this.maxAbs.length === 0) {
+      this.maxAbs = new Float64Array(channels);
+      this.sum = new Float64Array(channels);
+      this.count = new Float64Array(channels);
+    } else if (this.maxAbs.length !== channels) {
+      throw new RangeError(`Channel count changed from ${this.maxAbs.length} to ${channels} on axis ${this.axis}`);
+    }
+    let inner = 1;
+    for (let d = axis + 1; d < dims.length; d++) inner *= dims[d];
+    const outer = channels * inner === 0 ? 0 : data.length / (channels * inner);
+    for (let o = 0, k = 0; o < outer; o++) {
+      for (let c = 0; c < channels; c++, k += inner) this.#run(data, k, k + inner, c);
+    }
+  }
+
+  #run(data: Float32Array, from: number, to: number, c: number): void {
+    let m = this.maxAbs[c], s = 0, bad = 0;
+    for (let k = from; k < to; k++) {
+      const x = data[k];
+      if (x - x !== 0) {
+        bad++;
+        continue;
+      }
+      const a = Math.abs(x);
+      if (a > m) m = a;
+      s += x;
+    }
+    this.maxAbs[c] = m;
+    this.sum[c] += s;
+    this.count[c] += to - from - bad;
+    this.nonFinite += bad;
+  }
+}

@@ -1,0 +1,172 @@
+// The collector against brute force: the same samples run through a copy of
+// the model that outputs every value, statistics computed by plain loops.
+
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { cloneModel } from "../ir/clone.ts";
+import { Graph, Model, Node, Tensor } from "../ir/mod.ts";
+import { encodeModel, readModel } from "../onnx/mod.ts";
+import { getRuntime } from "../runtime/mod.ts";
+import type { TensorValue } from "../runtime/types.ts";
+import { REAL_MODELS, runOrt } from "../../tests/fixtures/onnx_models.ts";
+import { collect } from "./collect.ts";
+import { calibrate } from "./calibrate.ts";
+import { memoryDataset, uniformArray } from "./_testing.ts";
+
+const DIMS = [1, 4, 6, 6];
+const SIZE = DIMS.reduce((a, b) => a * b, 1);
+
+/**
+ * x → Conv → c → Relu → r → Add(bias) → y, and x → Log → l (NaN below 0,
+ * −Infinity at 0, for the non-finite path). Outputs: y, l.
+ */
+function smallModel(): Model {
+  const g = new Graph("small");
+  g.addInitializer(Tensor.fromArray("w", [4, 4, 3, 3], uniformArray(144, 11, -0.5, 0.5)));
+  g.addInitializer(Tensor.fromArray("b", [1, 4, 1, 1], uniformArray(4, 12, -1, 1)));
+  const pads = { pads: { type: "ints" as const, value: [1, 1, 1, 1] } };
+  g.nodes = [
+    new Node({ opType: "Conv", name: "conv", inputs: ["x", "w"], outputs: ["c"], attrs: pads }),
+    new Node({ opType: "Relu", name: "relu", inputs: ["c"], outputs: ["r"] }),
+    new Node({ opType: "Add", name: "add", inputs: ["r", "b"], outputs: ["y"] }),
+    new Node({ opType: "Log", name: "log", inputs: ["x"], outputs: ["l"] }),
+  ];
+  g.inputs = [{ name: "x", dtype: "float32", shape: [...DIMS] }];
+  g.outputs = [{ name: "y", dtype: "float32", shape: [...DIMS] }, { name: "l", dtype: "float32", shape: [...DIMS] }];
+  return new Model(g, { irVersion: 8, opsets: new Map([["", 13]]), producerName: "edgeq-test" });
+}
+
+function samples(n: number): TensorValue<"float32">[] {
+  return Array.from({ length: n }, (_, i) => {
+    const data = uniformArray(SIZE, 100 + i, -1 - i, 2 + i);
+    data[i] = 0; // Log gives −Infinity here
+    return { dtype: "float32", dims: DIMS, data };
+  });
+}
+
+/** Every value of every sample, by running a copy of `model` that outputs them all. */
+async function allValues(model: Model, feeds: TensorValue<"float32">[], values: string[]): Promise<Map<string, Float32Array[]>> {
+  const copy = cloneModel(model);
+  for (const v of values) if (!copy.graph.isOutput(v) && v !== "x") copy.graph.outputs.push({ name: v });
+  const bytes = encodeModel(copy).bytes;
+  const out = new Map<string, Float32Array[]>(values.map((v) => [v, []]));
+  for (const f of feeds) {
+    const res = await runOrt(bytes, { x: { dims: [...f.dims], data: f.data } });
+    for (const v of values) {
+      out.get(v)!.push(v === "x" ? f.data : new Float32Array(res[v].bytes.slice().buffer));
+    }
+  }
+  return out;
+}
+
+function finiteExtremes(arrays: Float32Array[]): { min: number; max: number; nonFinite: number } {
+  let min = Infinity, max = -Infinity, nonFinite = 0;
+  for (const a of arrays) {
+    for (const x of a) {
+      if (!Number.isFinite(x)) nonFinite++;
+      else [min, max] = [Math.min(min, x), Math.max(max, x)];
+    }
+  }
+  return { min, max, nonFinite };
+}
+
+test("min/max of every requested value (graph input, intermediates, outputs) is exact", async () => {
+  const model = smallModel();
+  const before = encodeModel(model).bytes;
+  const feeds = samples(3);
+  const values = ["x", "c", "r", "y", "l"];
+  const observers = await collect(model, memoryDataset("x", feeds), values.map((value) => ({ kind: "minmax" as const, value })));
+  const ref = await allValues(model, feeds, values);
+  values.forEach((v, i) => {
+    const want = finiteExtremes(ref.get(v)!);
+    assert.equal(observers[i].range(), { min: want.min, max: want.max }, v);
+  });
+  // Log's −Infinity and NaN went through the full-tensor fallback, counted.
+  assert.is(observers[4].nonFinite, finiteExtremes(ref.get("l")!).nonFinite);
+  assert.equal(encodeModel(model).bytes, before, "the caller's model changed");
+});
+
+test("histograms and channel statistics of fetched values match brute force", async () => {
+  const model = smallModel();
+  const feeds = samples(2);
+  const [hist, channel, mm] = await collect(model, memoryDataset("x", feeds), [
+    { kind: "histogram", value: "r" },
+    { kind: "channel", value: "c", axis: 1 },
+    { kind: "minmax", value: "r" },
+  ] as const);
+  const ref = await allValues(model, feeds, ["r", "c"]);
+  const r = ref.get("r")!.flatMap((a) => [...a]);
+  assert.is(hist.total, r.length);
+  assert.is(hist.counts.reduce((a, b) => a + b, 0), r.length);
+  assert.is(hist.counts[hist.zero], r.filter((x) => x < hist.width).length);
+  assert.equal(mm.range(), { min: Math.min(...r), max: Math.max(...r) });
+  const c = ref.get("c")!;
+  for (let ch = 0; ch < 4; ch++) {
+    const vals = c.flatMap((a) => [...a.subarray(ch * 36, ch * 36 + 36)]);
+    assert.is(channel.maxAbs[ch], Math.max(...vals.map(Math.abs)));
+    assert.ok(Math.abs(channel.mean()[ch] - vals.reduce((a, b) => a + b, 0) / vals.length) < 1e-6);
+  }
+});
+
+test("equal requests share one observer; samples and progress are honoured", async () => {
+  const model = smallModel();
+  const progress: string[] = [];
+  const obs = await collect(
+    model,
+    memoryDataset("x", samples(4)),
+    [{ kind: "minmax", value: "y" }, { kind: "minmax", value: "y" }, { kind: "minmax", value: "y", movingAverage: 0.1 }],
+    { samples: 2, onProgress: (d, t) => progress.push(`${d}/${t}`) },
+  );
+  assert.ok(obs[0] === obs[1] && obs[0] !== obs[2]);
+  assert.is(obs[0].samples, 2);
+  assert.equal(progress, ["1/2", "2/2"]);
+});
+
+/** The message `fn` rejects with. */
+async function rejection(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn();
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+  return assert.unreachable("expected a rejection");
+}
+
+test("unknown and non-float values, missing inputs and empty datasets are refused", async () => {
+  const model = smallModel();
+  const data = memoryDataset("x", samples(1));
+  assert.match(await rejection(() => collect(model, data, [{ kind: "minmax", value: "nope" }])), /"nope": it is neither a graph input nor computed/);
+  model.graph.valueInfo.set("c", { name: "c", dtype: "float16" });
+  assert.match(await rejection(() => collect(model, data, [{ kind: "minmax", value: "c" }])), /"c": it is float16/);
+  assert.match(await rejection(() => collect(smallModel(), memoryDataset("z", samples(1)), [{ kind: "minmax", value: "y" }])), /sample "sample-0" has no input "x"/);
+  assert.match(await rejection(() => collect(smallModel(), memoryDataset("x", []), [{ kind: "minmax", value: "y" }])), /no samples/);
+  const bad = memoryDataset("x", [{ dtype: "float32", dims: [1, 4, 5, 5], data: new Float32Array(100) }]);
+  assert.match(await rejection(() => collect(smallModel(), bad, [{ kind: "minmax", value: "y" }])), /Cannot calibrate on sample "sample-0" \("x" \[1,4,5,5\]\)/);
+});
+
+test("classifier: a graph input among the values, and level all agrees with disabled", async () => {
+  const model = readModel(REAL_MODELS[0].file);
+  const g = model.graph;
+  const input = g.inputs[0].name;
+  const dims = [...REAL_MODELS[0].input];
+  const n = dims.reduce((a, b) => a * b, 1);
+  const feeds: TensorValue<"float32">[] = [1, 2].map((s) => ({ dtype: "float32", dims, data: uniformArray(n, s, -1, 1) }));
+  const values = [input, ...g.nodes.filter((x) => ["Conv", "HardSwish", "Relu", "Add", "Mul"].includes(x.opType)).map((x) => x.outputs[0])];
+  const data = memoryDataset(input, feeds);
+  const runtime = await getRuntime("node");
+  for (const method of ["minmax", "percentile"] as const) {
+    const all = await calibrate(model, data, values, { method }, runtime);
+    const disabled = await calibrate(model, data, values, { method, session: { graphOptimizationLevel: "disabled" } }, runtime);
+    if (method === "minmax") {
+      const min = Math.min(...feeds.map((f) => Math.min(...f.data))), max = Math.max(...feeds.map((f) => Math.max(...f.data)));
+      assert.equal(all.get(input), { min, max });
+    }
+    for (const v of values) {
+      const a = all.get(v)!, d = disabled.get(v)!;
+      const tol = 1e-3 * Math.max(1, Math.abs(d.min), Math.abs(d.max));
+      assert.ok(Math.abs(a.min - d.min) <= tol && Math.abs(a.max - d.max) <= tol, `${method} ${v}: ${JSON.stringify(a)} vs ${JSON.stringify(d)}`);
+    }
+  }
+});
+
+test.run();

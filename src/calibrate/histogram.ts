@@ -1,0 +1,234 @@
+/**
+ * A fixed-memory histogram filled in one pass over the samples: the range
+ * starts at the first sample's and, when a later value falls outside, widens
+ * by an integer factor whose adjacent bins merge exactly (the scheme of ONNX
+ * Runtime's HistogramCollector and TensorRT, but without growing the bin
+ * count). Percentile, entropy and MSE ranges are read from it.
+ *
+ * @module
+ */
+import { scanFinite } from "./_scan.ts";
+
+/**
+ * Counts of |x| (`symmetric`) or x over `bins` equal bins. Zero is always a
+ * bin edge, `zero` its index: bin j covers [(j − zero)·width,
+ * (j − zero + 1)·width). The range always contains 0, so a widening keeps 0
+ * on an edge, and exact zeros (ReLU outputs) fall in the bin that starts at 0.
+ * Non-finite values are skipped and counted.
+ *
+ * @example
+ * ```ts
+ * const h = new Histogram({ symmetric: true, bins: 8 });
+ * h.observe(new Float32Array([0, 1, -2, 7]));
+ * h.total; // 4
+ * h.edge(h.bins) >= 7; // true
+ * ```
+ */
+export class Histogram {
+  readonly bins: number;
+  readonly symmetric: boolean;
+  /** Finite values counted per bin (float64: exact to 2^53). */
+  counts: Float64Array;
+  /** Bin width; 0 until a non-zero finite value has been seen. */
+  width = 0;
+  /** Index of the edge at 0; always 0 when `symmetric`. */
+  zero = 0;
+  /** Finite values observed, including zeros seen before the range opened. */
+  total = 0;
+  /** NaN and ±Infinity values skipped. */
+  nonFinite = 0;
+  /** Times the range was widened, for tests and reports. */
+  widenings = 0;
+  // Zeros seen while every value so far was 0: they join the bin at 0 once
+  // the first non-zero value opens the range.
+  #pendingZeros = 0;
+
+  constructor(opts: { symmetric?: boolean; bins?: number } = {}) {
+    const bins = opts.bins ?? 2048;
+    if (!Number.isInteger(bins) || bins < 2 || bins > 1 << 20) {
+      throw new RangeError(`Invalid histogram bins ${bins}: expected an integer from 2 to 1048576`);
+    }
+    this.bins = bins;
+    this.symmetric = opts.symmetric ?? false;
+    this.counts = new Float64Array(bins);
+  }
+
+  /** The value at edge `j` (0 ≤ j ≤ bins). */
+  edge(j: number): number {
+    return (j - this.zero) * this.width;
+  }
+
+  /** First and last bins with a count, or `undefined` when all are empty. */
+  occupied(): { first: number; last: number } | undefined {
+    const c = this.counts;
+    let first = 0, last = c.length - 1;
+    while (first <= last && c[first] === 0) first++;
+    if (first > last) return undefined;
+    while (c[last] === 0) last--;
+    return { first, last };
+  }
+
+  /** Folds in one sample's tensor. */
+  observe(data: Float32Array): void {
+    if (this.width === 0 && !this.#open(data)) return;
+    let over = this.#bin(data);
+    if (over === 0) return this.#flush(data.length);
+    // Rare after the first samples: find what fell outside, widen, and bin
+    // the whole tensor again (its counts are still in the scratch tables).
+    const s = scanFinite(data);
+    for (;;) {
+      const inv = 1 / this.width;
+      const tmin = this.symmetric ? 0 : s.min * inv + this.zero;
+      const tmax = this.symmetric ? Math.max(-s.min, s.max) * inv : s.max * inv + this.zero;
+      if (over === s.nonFinite || !(tmin <= tmax)) break;
+      scratch(this.bins).fill(0);
+      this.#widen(tmin, tmax);
+      over = this.#bin(data);
+    }
+    this.nonFinite += s.nonFinite;
+    this.#flush(data.length - s.nonFinite);
+  }
+
+  /** Counts `data` into the scratch tables; returns how many fell outside (or were not finite). */
+  #bin(data: Float32Array): number {
+    const B = this.bins, S = B + 1, table = scratch(B);
+    if (this.symmetric) binAbs(data, table, 1 / this.width, B);
+    else binSigned(data, table, 1 / this.width, this.zero, B);
+    return table[B] + table[B + S] + table[B + 2 * S] + table[B + 3 * S];
+  }
+
+  /** Adds the scratch tables to the counts, with `n` values binned, and clears them. */
+  #flush(n: number): void {
+    const B = this.bins, S = B + 1, table = scratch(B), counts = this.counts;
+    for (let j = 0; j < B; j++) counts[j] += table[j] + table[j + S] + table[j + 2 * S] + table[j + 3 * S];
+    table.fill(0, 0, TABLES * S);
+    this.total += n;
+  }
+
+  /** Sets the first grid from `data`; false when `data` held no non-zero finite value. */
+  #open(data: Float32Array): boolean {
+    const s = scanFinite(data);
+    const lo = this.symmetric ? 0 : Math.min(s.min, 0);
+    const hi = this.symmetric ? Math.max(-s.min, s.max) : Math.max(s.max, 0);
+    if (!(hi - lo > 0)) {
+      // All finite values were zero (or there were none).
+      this.#pendingZeros += data.length - s.nonFinite;
+      this.total += data.length - s.nonFinite;
+      this.nonFinite += s.nonFinite;
+      return false;
+    }
+    // B − 1 bins (and a hair) span the data, so the max falls strictly
+    // inside the last bin even after rounding 0 onto an edge.
+    const B = this.bins;
+    this.width = ((hi - lo) / (B - 1)) * (1 + 2 ** -20);
+    this.zero = this.symmetric ? 0 : Math.min(B - 1, Math.ceil(-lo / this.width));
+    this.counts[this.zero] += this.#pendingZeros;
+    this.#pendingZeros = 0;
+    return true;
+  }
+
+  /**
+   * Widens the grid so that positions [tmin, tmax] (in current bin units)
+   * fit: the new width is k times the old, m old bins are added below, and
+   * every run of k old bins merges into one new bin. k is the smallest
+   * integer ≥ 2 for which an m keeps 0 on an edge ((zero + m) divisible by k).
+   */
+  #widen(tmin: number, tmax: number): void {
+    const B = this.bins, z = this.zero;
+    const mLo = Math.max(0, Math.ceil(-tmin));
+    // One old bin of headroom above tmax absorbs rounding in the new grid.
+    const top = Math.max(tmax + 1, B);
+    let k = Math.max(2, Math.ceil((top + mLo) / B));
+    if (k > MAX_FACTOR) return this.#regrid(tmin, tmax);
+    let m = 0;
+    for (;; k++) {
+      m = mLo + ((k - ((z + mLo) % k)) % k);
+      if (m + top <= k * B) break;
+    }
+    const old = this.counts, merged = new Float64Array(B);
+    for (let j = 0; j < B; j++) {
+      if (old[j] === 0) continue;
+      const n = Math.floor((j + m) / k);
+      merged[n < B ? n : B - 1] += old[j];
+    }
+    this.counts = merged;
+    this.width *= k;
+    this.zero = (z + m) / k;
+    this.widenings++;
+  }
+
+  /**
+   * A widening so large that the old range shrinks to a sliver of one new
+   * bin (and integer offsets lose precision): a fresh grid over the old range
+   * and [tmin, tmax], each old bin's count moving to the new bin of its centre.
+   */
+  #regrid(tmin: number, tmax: number): void {
+    const B = this.bins, z = this.zero, w = this.width;
+    const lo = this.symmetric ? 0 : Math.min(-z, tmin - z) * w;
+    const hi = Math.max(B - z, tmax - z) * w;
+    const w2 = ((hi - lo) / (B - 1)) * (1 + 2 ** -20);
+    const z2 = this.symmetric ? 0 : Math.min(B - 1, Math.ceil(-lo / w2));
+    const old = this.counts, moved = new Float64Array(B);
+    for (let j = 0; j < B; j++) {
+      if (old[j] === 0) continue;
+      const t = ((j + 0.5 - z) * w) / w2 + z2;
+      moved[Math.min(B - 1, Math.max(0, Math.floor(t)))] += old[j];
+    }
+    this.counts = moved;
+    this.width = w2;
+    this.zero = z2;
+    this.widenings++;
+  }
+}
+
+// Widening factors above this re-grid instead of merging runs of k bins.
+const MAX_FACTOR = 2 ** 20;
+
+// Per-call count tables shared by all histograms (calls never overlap):
+// Int32 increments are cheaper than Float64 ones, and four interleaved
+// tables break the store-to-load chains of runs of equal bins, which
+// activation maps are full of (measured: 2.0 ns/element against 2.5 with two
+// tables and 3.9 with one, on the detector's activations).
+const TABLES = 4;
+let tables = new Int32Array(0);
+
+function scratch(bins: number): Int32Array {
+  if (tables.length < TABLES * (bins + 1)) tables = new Int32Array(TABLES * (bins + 1));
+  return tables;
+}
+
+/** Counts |x|·inv into table u at `t[u·S ..)`, S = B + 1; out-of-range and non-finite go to index B of a table. */
+function binAbs(data: Float32Array, t: Int32Array, inv: number, B: number): void {
+  const S = B + 1, n4 = data.length & ~3;
+  let k = 0;
+  for (; k < n4; k += 4) {
+    const a = Math.abs(data[k]) * inv, b = Math.abs(data[k + 1]) * inv;
+    const c = Math.abs(data[k + 2]) * inv, d = Math.abs(data[k + 3]) * inv;
+    t[a < B ? a | 0 : B]++;
+    t[(b < B ? b | 0 : B) + S]++;
+    t[(c < B ? c | 0 : B) + 2 * S]++;
+    t[(d < B ? d | 0 : B) + 3 * S]++;
+  }
+  for (; k < data.length; k++) {
+    const a = Math.abs(data[k]) * inv;
+    t[a < B ? a | 0 : B]++;
+  }
+}
+
+/** Counts x·inv + z like {@linkcode binAbs}; NaN fails both comparisons. */
+function binSigned(data: Float32Array, t: Int32Array, inv: number, z: number, B: number): void {
+  const S = B + 1, n4 = data.length & ~3;
+  let k = 0;
+  for (; k < n4; k += 4) {
+    const a = data[k] * inv + z, b = data[k + 1] * inv + z;
+    const c = data[k + 2] * inv + z, d = data[k + 3] * inv + z;
+    t[a >= 0 && a < B ? a | 0 : B]++;
+    t[(b >= 0 && b < B ? b | 0 : B) + S]++;
+    t[(c >= 0 && c < B ? c | 0 : B) + 2 * S]++;
+    t[(d >= 0 && d < B ? d | 0 : B) + 3 * S]++;
+  }
+  for (; k < data.length; k++) {
+    const a = data[k] * inv + z;
+    t[a >= 0 && a < B ? a | 0 : B]++;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * MSE ranges: the clipping range that minimizes the expected squared
+ * quantization error over the observed histogram.
+ *
+ * @module
+ */
+import { argmin } from "./entropy.ts";
+import type { Histogram } from "./histogram.ts";
+import type { Range } from "./types.ts";
+
+/** Options of {@linkcode mseRange}. */
+export interface MseOptions {
+  /** Integer levels of the target type (the range holds levels − 1 steps). @default 256 (8 bits) */
+  levels: number;
+}
+
+/**
+ * The range [a, b] (bin edges) minimizing the expected squared error of
+ * quantizing the observed values to `levels` evenly spaced levels over it:
+ *
+ * - values inside round to the nearest level: Δ²/12 each, Δ = (b − a) /
+ *   (levels − 1), the uniform approximation; except the bin that starts at
+ *   0, where values sit within one bin width of the exactly representable
+ *   zero (ReLU zeros), which costs min(Δ²/12, w²/3);
+ * - values outside clip to a or b: (c − b)² + w²/12 for a bin of width w
+ *   centred at c.
+ *
+ * Symmetric (|x|) histograms give [−t, t] (so Δ = 2t / (levels − 1)) and
+ * search t exhaustively; signed ones keep 0 inside and search the two
+ * thresholds in turn until neither moves. Each candidate costs O(1) from
+ * prefix sums.
+ *
+ * @example
+ * ```ts
+ * const h = new Histogram({ symmetric: false });
+ * h.observe(activations);
+ * mseRange(h); // { min: a, max: b } with a ≤ 0 ≤ b
+ * ```
+ */
+export function mseRange(h: Histogram, opts: Partial<MseOptions> = {}): Range {
+  const levels = opts.levels ?? 256;
+  if (!Number.isInteger(levels) || levels < 2) throw new RangeError(`Invalid levels ${levels}: expected an integer ≥ 2`);
+  const occ = h.occupied();
+  if (h.width === 0 || !occ) return { min: 0, max: 0 };
+  const err = new ClipError(h, levels);
+  if (h.symmetric) {
+    const t = exhaustive((j) => err.cost(0, j), 1, occ.last + 1);
+    return { min: -h.edge(t), max: h.edge(t) };
+  }
+  const z = h.zero, lowest = Math.min(occ.first, z), highest = Math.max(occ.last + 1, z);
+  let i = lowest, j = highest;
+  for (let round = 0; round < 16; round++) {
+    const j2 = exhaustive((c) => err.cost(i, c), Math.max(z, i + 1), highest);
+    const i2 = exhaustive((c) => err.cost(c, j2), lowest, Math.min(z, j2 - 1));
+    const moved = i2 !== i || j2 !== j;
+    i = i2;
+    j = j2;
+    if (!moved) break;
+  }
+  return { min: h.edge(i), max: h.edge(j) };
+}
+
+function exhaustive(f: (x: number) => number, lo: number, hi: number): number {
+  return hi - lo <= 4096 ? argminAll(f, lo, hi) : argmin(f, lo, hi);
+}
+
+function argminAll(f: (x: number) => number, lo: number, hi: number): number {
+  let best = hi, bestCost = f(hi);
+  for (let x = lo; x < hi; x++) {
+    const c = f(x);
+    if (c < bestCost) [best, bestCost] = [x, c];
+  }
+  return best;
+}
+
+/** Expected squared error (times the count) of quantizing to [edge(i), edge(j)]. */
+class ClipError {
+  readonly #h: Histogram;
+  readonly #steps: number;
+  readonly #n: Float64Array; // Σ h over bins < k
+  readonly #c1: Float64Array; // Σ h·c
+  readonly #c2: Float64Array; // Σ h·c²
+
+  constructor(h: Histogram, levels: number) {
+    const B = h.bins, counts = h.counts;
+    this.#h = h;
+    this.#steps = levels - 1;
+    this.#n = new Float64Array(B + 1);
+    this.#c1 = new Float64Array(B + 1);
+    this.#c2 = new Float64Array(B + 1);
+    for (let k = 0; k < B; k++) {
+      const v = counts[k], c = h.edge(k) + h.width / 2;
+      this.#n[k + 1] = this.#n[k] + v;
+      this.#c1[k + 1] = this.#c1[k] + v * c;
+      this.#c2[k + 1] = this.#c2[k] + v * c * c;
+    }
+  }
+
+  cost(i: number, j: number): number {
+    const h = this.#h, N = this.#n, C1 = this.#c1, C2 = this.#c2, B = h.bins, w = h.width;
+    const a = h.symmetric ? -h.edge(j) : h.edge(i), b = h.edge(j);
+    const delta = (b - a) / this.#steps, round = (delta * delta) / 12;
+    let inside = (N[j] - N[i]) * round;
+    const z = h.zero;
+    if (z >= i && z < j) {
+      const n0 = h.counts[z];
+      inside += n0 * (Math.min(round, (w * w) / 3) - round);
+    }
+    // Σ h((c − t)² + w²/12) = Σhc² − 2tΣhc + t²Σh + Σh·w²/12, below a and above b.
+    const nb = N[B] - N[j], c1b = C1[B] - C1[j], c2b = C2[B] - C2[j];
+    const above = c2b - 2 * b * c1b + b * b * nb + (nb * w * w) / 12;
+    const na = N[i], below = C2[i] - 2 * a * C1[i] + a * a * na + (na * w * w) / 12;
+    return inside + Math.max(0, above) + Math.max(0, below);
+  }
+}
