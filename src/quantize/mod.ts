@@ -48,3 +48,4 @@ export {
 } from "./registry.ts";
 export { type PlannedNode, planQuantization, type QuantPlan } from "./plan.ts";
 export { type ChannelNote, type OpCounts, quantize, type QuantizeReport } from "./quantize.ts";
+export { quantizeModel, type QuantizeModelOptions, type QuantizeModelReport } from "./pipeline.ts";

