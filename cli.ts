@@ -10,18 +10,32 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import {
   type CalibMethod,
+  type Model,
   compareModels,
   encodeModel,
   formatEvalReport,
   formatInspect,
+  formatReport,
   InputError,
   inspectModel,
+  listTargets,
+  loadTarget,
+  makeShapesStatic,
   normalize,
   openDataset,
+  parseInputShapes,
   parsePreprocessSpec,
   type PreprocessSpec,
   quantizeModel,
+  type QuantizeOptions,
+  quantizeOptionsFor,
   readModel,
+  REPORT_FORMATS,
+  type ReportFormat,
+  resolveQuantizeOptions,
+  targetPreflight,
+  TargetViolationError,
+  validateModel,
   VERSION,
   writeModel,
 } from "./mod.ts";
@@ -61,7 +75,29 @@ cli
 
 const CALIB_METHODS: readonly CalibMethod[] = ["minmax", "percentile", "entropy", "mse"];
 
+cli
+  .command("targets [target]", "List the built-in target profiles, or print one resolved (a name or a .json path)")
+  .option("--json", "Print the list as JSON (one profile always prints as JSON)")
+  .example("edgeq targets npu-int8-only")
+  .example("edgeq targets my-npu.json")
+  .action((target: string | undefined, opts: { json?: boolean }) => {
+    if (target) {
+      print(JSON.stringify(loadTarget(target), null, 2));
+      return;
+    }
+    const list = listTargets();
+    if (opts.json) print(JSON.stringify(list, null, 2));
+    else {
+      const w = Math.max(...list.map((t) => t.name.length));
+      for (const t of list) print(`${t.name.padEnd(w)}  ${t.description}`);
+    }
+  });
+
 interface QuantizeFlags {
+  target?: string;
+  exclude?: string | string[];
+  maxDrop?: string | number;
+  inputShape?: string | string[];
   calib?: string;
   out?: string;
   perChannel?: boolean;
@@ -77,18 +113,23 @@ interface QuantizeFlags {
 
 cli
   .command("quantize <model>", "Calibrate on --calib and write a QDQ INT8 model")
+  .option("--target <name|path>", "Target profile (see edgeq targets): its dtypes, granularity and scale rules")
   .option("--calib <dir>", "Calibration samples: .npy files (one per sample) or images with preprocess.json")
   .option("-o, --out <file>", "Output model (default: <name>.int8.onnx in the current folder)")
   .option("--per-channel", "Per-output-channel weight scales (default)")
   .option("--per-tensor", "One weight scale per tensor")
   .option("--activations <type>", "Activation type: uint8 (default) or int8")
   .option("--symmetric-activations", "Symmetric activation ranges (zero point 0, or 128 for uint8)")
+  .option("--exclude <node>", "Keep this node in float (repeatable or comma-separated; targets with float fallback only)")
+  .option("--max-drop <x>", "Mixed precision: largest accuracy drop allowed (refused on targets without float fallback; not implemented yet)")
+  .option("--input-shape <name=dims>", "Fix an input's dims, e.g. x=1,3,48,320 (repeatable); static-shape targets need it for dynamic inputs")
   .option("--calib-method <method>", "minmax (default), percentile, entropy or mse")
   .option("--samples <n>", "Use the first N calibration samples (default: all)")
   .option("--preprocess <file>", "Preprocessing spec (JSON) for image folders")
   .option("--eval <dir>", "Held-out samples: compare the INT8 model with FP32 on them")
   .option("--json", "Print the report as one JSON document")
   .example("edgeq quantize model.onnx --calib calib/ -o model.int8.onnx --calib-method percentile")
+  .example("edgeq quantize rec.onnx --target npu-int8-only --input-shape x=1,3,48,320 --calib calib/")
   .action(async (file: string, f: QuantizeFlags) => {
     if (!f.calib) throw new InputError("Missing option --calib: a folder of calibration samples");
     if (f.perChannel && f.perTensor) throw new InputError("Options --per-channel and --per-tensor exclude each other");
@@ -103,6 +144,24 @@ cli
     if (samples !== undefined && !(Number.isInteger(samples) && samples > 0)) {
       throw new InputError(`Option --samples must be a positive integer, got "${f.samples}"`);
     }
+    const maxDrop = f.maxDrop === undefined ? undefined : Number(f.maxDrop);
+    if (maxDrop !== undefined && !(maxDrop >= 0 && maxDrop < 1)) {
+      throw new InputError(`Option --max-drop must be a fraction in [0, 1), got "${f.maxDrop}"`);
+    }
+    const exclude = list(f.exclude).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+    const inputShapes = parseInputShapes(list(f.inputShape));
+    const request = {
+      perChannel: f.perTensor ? false : f.perChannel ? true : undefined,
+      activations: f.activations as "uint8" | "int8" | undefined,
+      symmetricActivations: f.symmetricActivations,
+      exclude,
+    };
+    // The profile decides before any file is read: a forbidden request costs nothing.
+    const profile = f.target === undefined ? undefined : loadTarget(f.target);
+    const options: QuantizeOptions = profile
+      ? quantizeOptionsFor(profile, { ...request, maxDrop }).options
+      : resolveQuantizeOptions({ ...request, perChannel: request.perChannel ?? true });
+    if (maxDrop !== undefined) throw new InputError("Option --max-drop (automatic mixed precision) is not implemented yet");
     const out = f.out ?? `${path.basename(file).replace(/\.onnx$/i, "")}.int8.onnx`;
     if (path.resolve(out) === path.resolve(file)) {
       throw new InputError(`Refusing to overwrite the input "${file}": choose another --out`);
@@ -110,15 +169,21 @@ cli
     const preprocess = f.preprocess ? readPreprocess(f.preprocess) : undefined;
     const model = readModel(file);
     const fp32 = encodeModel(model).bytes;
+    const unknown = exclude.find((name) => !model.graph.nodes.some((n) => n.name === name));
+    if (unknown !== undefined) throw new InputError(`Unknown node "${unknown}" in --exclude: "${file}" has no node of that name`);
+    if (Object.keys(inputShapes).length || profile) await normalize(model, { shapes: false });
+    if (Object.keys(inputShapes).length) await makeShapesStatic(model, inputShapes);
+    if (profile) {
+      const problems = targetPreflight(model, profile, options);
+      if (problems.length) throw cannotMeet(file, profile.name, model, problems);
+    }
     const inputs = model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
     // Opening the folders checks every file before any work starts.
     const calib = await openDataset(f.calib, inputs, { samples, preprocess });
     const evalData = f.eval ? await openDataset(f.eval, inputs, { preprocess }) : undefined;
     const progress = progressLine();
     const report = await quantizeModel(model, calib, {
-      perChannel: f.perTensor ? false : true,
-      activations: f.activations as "uint8" | "int8" | undefined,
-      symmetricActivations: f.symmetricActivations,
+      ...options,
       calibration: { method: method as CalibMethod, samples },
       onProgress: (step, done, total) => step === "calibrate" && progress(`calibrating ${done}/${total}`),
     });
@@ -130,22 +195,70 @@ cli
       })
       : undefined;
     progress("");
+    const target = profile?.name;
+    // What `edgeq validate` would say: a pass (e.g. the bias-overflow guard) may still be missing.
+    const validation = profile ? ruleCounts(validateModel(model, profile, { file: out })) : undefined;
     if (f.json) {
-      print(JSON.stringify({ model: file, out, ...report, evaluation }, jsonNumbers, 2));
+      print(JSON.stringify({ model: file, out, target, inputShapes, ...report, validation, evaluation }, jsonNumbers, 2));
       return;
     }
     const q = report.quantize;
-    print(`${file} → ${out}`);
+    const o = q.options;
+    print(`${file} → ${out}${target ? ` for target ${target}` : ""}`);
     print(
       `  ${q.quantizeLinear} QuantizeLinear, ${q.dequantizeLinear} DequantizeLinear; ` +
-        `${q.options.perChannel ? "per-channel" : "per-tensor"} int8 weights, ${q.options.activations} activations, ` +
-        `${method} ranges from ${report.samples} samples`,
+        `${o.perChannel ? "per-channel" : "per-tensor"} int8 weights, ` +
+        `${o.symmetricActivations ? "symmetric " : ""}${o.activations} activations, ${o.bias} bias` +
+        `${o.powerOfTwoScales ? ", power-of-two scales" : ""}; ${method} ranges from ${report.samples} samples`,
     );
     print(`  weights ${mib(q.bytes.before)} → ${mib(q.bytes.after)}; ${q.skipped.length} nodes left float`);
     if (q.bias.saturated) print(`  ${q.bias.saturated} bias values saturated to int32 in ${q.bias.saturatedTensors.length} tensors`);
     print(`  ${Math.round(report.ms.total)} ms (calibration ${Math.round(report.ms.calibrate)} ms)`);
+    if (validation) {
+      const failed = Object.entries(validation.errorsByRule).map(([rule, n]) => `${rule} ${n}`).join(", ");
+      print(`  validate --target ${target}: ${validation.errors ? `${validation.errors} errors (${failed}): see edgeq validate` : "clean"}`);
+    }
     if (evaluation) print(formatEvalReport(evaluation).replace(/^/gm, "  "));
   });
+
+/** Error and warning counts of a validation report, errors per rule. */
+function ruleCounts(r: ReturnType<typeof validateModel>): { errors: number; warnings: number; errorsByRule: Record<string, number> } {
+  const errorsByRule: Record<string, number> = {};
+  for (const rule of r.rules) {
+    const n = rule.violations.filter((v) => v.severity === "error").length;
+    if (n) errorsByRule[rule.id] = n;
+  }
+  return { errors: r.summary.errors, warnings: r.summary.warnings, errorsByRule };
+}
+
+/** A repeatable option's values (cac gives one value as a string, several as an array). */
+function list(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
+}
+
+/** Why the model cannot meet the target: per rule a few problems, how many more, and how to fix them. */
+function cannotMeet(
+  file: string,
+  target: string,
+  model: Model,
+  problems: readonly { rule: string; message: string; hint: string }[],
+): TargetViolationError {
+  const lines: string[] = [];
+  for (const rule of new Set(problems.map((p) => p.rule))) {
+    const mine = problems.filter((p) => p.rule === rule);
+    lines.push(...mine.slice(0, 5).map((p) => `${rule}: ${p.message}`));
+    if (mine.length > 5) lines.push(`${rule}: … and ${mine.length - 5} more (edgeq validate lists them all)`);
+    let hint = mine[0].hint;
+    if (rule === "dynamic-shape") {
+      const inputs = model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
+      const dims = (v: (typeof inputs)[number]) => (v.shape ?? []).map((d) => (typeof d === "number" ? d : "?")).join(",");
+      hint = `fix the input dims with ${inputs.map((v) => `--input-shape ${v.name}=${dims(v)}`).join(" ")} (each ? the size you deploy)`;
+    }
+    lines.push(`  hint: ${hint}`);
+  }
+  const n = problems.length;
+  return new TargetViolationError(`Model "${file}" cannot meet target "${target}": ${n} problem${n === 1 ? "" : "s"}`, lines);
+}
 
 /** Reads a preprocessing spec file, naming it in errors. */
 function readPreprocess(file: string): Partial<PreprocessSpec> {
@@ -193,6 +306,38 @@ function progressLine(): (text: string) => void {
   };
 }
 
+cli
+  .command("validate <model>", "Check a model against a target profile: exit 0 clean, 1 with violations")
+  .option("--target <name|path>", "Target profile: a built-in name (see edgeq targets) or a .json path")
+  .option("--format <format>", "text (default), json, sarif or junit")
+  .option("-o, --out <file>", "Write the report to a file; stdout then gets the text report")
+  .option("--json", "Same as --format json")
+  .example("edgeq validate model.int8.onnx --target npu-int8-only")
+  .example("edgeq validate model.int8.onnx --target npu-int8-only --format sarif -o edgeq.sarif")
+  .action((file: string, f: { target?: string; format?: string; out?: string; json?: boolean }) => {
+    if (!f.target) throw new InputError("Missing option --target: a built-in target name (see edgeq targets) or a profile .json");
+    const format = f.format ?? (f.json ? "json" : "text");
+    if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
+      throw new InputError(`Option --format must be one of ${REPORT_FORMATS.join(", ")}, got "${format}"`);
+    }
+    if (f.out && path.resolve(f.out) === path.resolve(file)) {
+      throw new InputError(`Refusing to overwrite the model "${file}" with the report: choose another --out`);
+    }
+    const profile = loadTarget(f.target);
+    const report = validateModel(readModel(file), profile, { file });
+    const out = formatReport(report, format as ReportFormat);
+    if (f.out) {
+      try {
+        fs.writeFileSync(f.out, `${out}\n`);
+      } catch (e) {
+        throw new InputError(`Cannot write report "${f.out}": ${(e as Error).message}`);
+      }
+      print(formatReport(report, "text"));
+    } else print(out);
+    // Warnings alone pass: only errors fail a release.
+    process.exitCode = report.summary.errors ? 1 : 0;
+  });
+
 cli.help();
 cli.version(VERSION);
 
@@ -215,6 +360,11 @@ async function main(): Promise<void> {
     if (e instanceof InputError || (e instanceof Error && e.name === "CACError")) {
       process.stderr.write(`edgeq: ${e.message}\n`);
       process.exitCode = 2;
+      return;
+    }
+    if (e instanceof TargetViolationError) {
+      process.stderr.write(`edgeq: ${e.message}\n${e.details.map((d) => `  ${d}\n`).join("")}`);
+      process.exitCode = 1;
       return;
     }
     throw e;

@@ -14,7 +14,7 @@
  *
  * @module
  */
-export { InputError } from "./src/errors.ts";
+export { InputError, TargetViolationError } from "./src/errors.ts";
 export { VERSION } from "./src/version.ts";
 export * from "./src/ir/mod.ts";
 export * from "./src/onnx/mod.ts";
@@ -23,6 +23,8 @@ export * from "./src/runtime/mod.ts";
 export * from "./src/data/mod.ts";
 export * from "./src/calibrate/mod.ts";
 export * from "./src/quantize/mod.ts";
+export * from "./src/targets/mod.ts";
+export * from "./src/validate/mod.ts";
 export * from "./src/eval/mod.ts";
 export { type InspectOptions, type InspectReport, inspectModel, type IoSpec } from "./src/inspect/inspect.ts";
 export { formatInspect } from "./src/inspect/format.ts";

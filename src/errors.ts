@@ -21,3 +21,21 @@ export class InputError extends Error {
     super(message.replace(/\s*\n\s*/g, " "), options);
   }
 }
+
+/**
+ * The model cannot meet its target profile: an op the target does not run,
+ * a dynamic shape on a static-shape target, a node that would stay float on
+ * an integer-only target. The CLI prints the message and one line per
+ * detail, and exits 1 (as for a model that fails validation).
+ *
+ * @example
+ * ```ts
+ * throw new TargetViolationError(`Model "m.onnx" cannot meet target "npu-int8-only"`, [`dynamic-shape: input "x" …`]);
+ * ```
+ */
+export class TargetViolationError extends Error {
+  override name = "TargetViolationError";
+  constructor(message: string, readonly details: readonly string[] = []) {
+    super(message.replace(/\s*\n\s*/g, " "));
+  }
+}

@@ -80,7 +80,12 @@ function folderWith(name: string, dims: number[], fill: (i: number) => number, d
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-bad-"));
   const n = dims.reduce((a, b) => a * b, 1);
   let bytes = encodeNpy(dims, Float32Array.from({ length: n }, (_, i) => fill(i)));
-  if (descr !== "<f4") bytes = Uint8Array.from(new TextDecoder("latin1").decode(bytes).replace("<f4", descr), (c) => c.charCodeAt(0));
+  if (descr !== "<f4") {
+    // Patch the header's descr in place (same length): "<f4" → e.g. "<i4".
+    const at = bytes.findIndex((_, i) => bytes[i] === 0x3c && bytes[i + 1] === 0x66 && bytes[i + 2] === 0x34);
+    bytes = Uint8Array.from(bytes);
+    bytes.set(Array.from(descr, (c) => c.charCodeAt(0)), at);
+  }
   fs.writeFileSync(path.join(dir, name), bytes);
   return dir;
 }

@@ -16,6 +16,7 @@ export { constantsToInitializers } from "./constants.ts";
 export { foldBatchNorm } from "./fold_bn.ts";
 export { upgradeOpset } from "./opset.ts";
 export { recordShapes, type RecordShapesOptions, type ShapeReport } from "./shapes.ts";
+export { makeShapesStatic, parseInputShapes, type StaticShapesReport } from "./static_shapes.ts";
 
 /** Options of {@linkcode normalize}. */
 export interface NormalizeOptions {

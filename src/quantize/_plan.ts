@@ -134,7 +134,8 @@ export function detailedPlan(model: Model, opts: QuantizeOptions): DetailedPlan 
     if (spec) {
       const perChannel = opts.perChannel && spec.axis !== undefined;
       plan.weight = { ...spec, perChannel, outputs: outputChannels(node, g) };
-      if (spec.bias !== undefined) {
+      // A float bias is what the options asked for, not a problem to report.
+      if (spec.bias !== undefined && opts.bias === "int32") {
         const why = biasProblem(node, spec, acts.includes(0));
         if (why) plan.reason = why;
         else plan.bias = spec.bias;
@@ -145,7 +146,7 @@ export function detailedPlan(model: Model, opts: QuantizeOptions): DetailedPlan 
     const mode = outputParams(rule, node, g);
     if (isFloat(out) && mode === "calibrated") request(out, node, { kind: "calibrated" }, true);
     if (isFloat(out) && mode === "softmax") {
-      request(out, node, { kind: "fixed", params: softmaxParams(opts.activations, opts.symmetricActivations) }, true);
+      request(out, node, { kind: "fixed", params: softmaxParams(opts.activations, opts.symmetricActivations, opts.powerOfTwoScales) }, true);
     }
     return plan;
   }

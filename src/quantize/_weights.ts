@@ -57,7 +57,7 @@ function quantizeWeightTensor(
   const w = g.constant(wName)!;
   let q;
   try {
-    q = quantizeWeight(w.toFloat32(), w.dims, { axis, q: weightQRange(o.reduceRange) });
+    q = quantizeWeight(w.toFloat32(), w.dims, { axis, q: weightQRange(o.reduceRange), powerOfTwo: o.powerOfTwoScales });
   } catch (e) {
     throw new InputError(`Cannot quantize weight "${wName}" of node "${node.label}": ${(e as Error).message}`);
   }
@@ -124,7 +124,7 @@ export function quantizeConstant(c: string, node: Node, o: QuantizeOptions, ed: 
   } catch (e) {
     throw new InputError(`Cannot quantize constant "${c}" of node "${node.label}": ${(e as Error).message}`);
   }
-  const p = activationParams(r, o.activations, o.symmetricActivations);
+  const p = activationParams(r, o.activations, o.symmetricActivations, o.powerOfTwoScales);
   const q = activationQRange(o.activations, o.symmetricActivations);
   const qName = ed.init(`${c}_quantized`, t.dims, quantizeValues(data, p, q), o.activations);
   const sName = ed.init(`${c}_scale`, [], new Float32Array([p.scale]));

@@ -21,6 +21,7 @@ export {
   activationQRange,
   clamp,
   MIN_SCALE,
+  powerOfTwoAtLeast,
   type QRange,
   roundHalfEven,
   type ScaleZeroPoint,
@@ -49,3 +50,5 @@ export {
 export { type PlannedNode, planQuantization, type QuantPlan } from "./plan.ts";
 export { type ChannelNote, type OpCounts, quantize, type QuantizeReport } from "./quantize.ts";
 export { quantizeModel, type QuantizeModelOptions, type QuantizeModelReport } from "./pipeline.ts";
+export { quantizeOptionsFor, type TargetRequest, type TargetSettings } from "./target_options.ts";
+export { targetPreflight } from "./preflight.ts";

@@ -13,6 +13,8 @@ export const DEFAULT_QUANTIZE_OPTIONS: Readonly<QuantizeOptions> = Object.freeze
   symmetricActivations: false,
   reduceRange: false,
   exclude: Object.freeze([]) as readonly string[],
+  powerOfTwoScales: false,
+  bias: "int32",
 });
 
 /**
@@ -29,6 +31,9 @@ export function resolveQuantizeOptions(opts: Partial<QuantizeOptions> = {}): Qua
   const o: QuantizeOptions = { ...DEFAULT_QUANTIZE_OPTIONS, ...set, exclude: [...(set.exclude ?? [])] };
   if (o.activations !== "uint8" && o.activations !== "int8") {
     throw new InputError(`Unknown activation type "${String(o.activations)}": expected int8 or uint8`);
+  }
+  if (o.bias !== "int32" && o.bias !== "float") {
+    throw new InputError(`Unknown bias type "${String(o.bias)}": expected int32 or float`);
   }
   return o;
 }

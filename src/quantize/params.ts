@@ -54,11 +54,30 @@ export function roundHalfEven(x: number): number {
 }
 
 /**
+ * The smallest power of two at or above `scale` (exact in float32 for the
+ * scales edgeq uses, 1e-30 and up): the range a scale covers only grows.
+ *
+ * @example
+ * ```ts
+ * powerOfTwoAtLeast(0.3); // 0.5
+ * powerOfTwoAtLeast(0.25); // 0.25
+ * ```
+ */
+export function powerOfTwoAtLeast(scale: number): number {
+  let e = Math.ceil(Math.log2(scale));
+  // log2 may be off by one ulp around exact powers.
+  if (2 ** (e - 1) >= scale) e--;
+  else if (2 ** e < scale) e++;
+  return 2 ** e;
+}
+
+/**
  * Scale and zero point mapping `range` (widened to contain 0) onto `q`.
  * Symmetric ranges become [-m, m] with the zero point at the middle of `q`
  * (0 for [-127, 127], 128 for [0, 255]). A range too small for a scale of
  * at least {@linkcode MIN_SCALE} (e.g. [0, 0]) gets scale 1 and the zero point
- * that represents 0.
+ * that represents 0. With `powerOfTwo` the scale is rounded up to a power
+ * of two before the zero point is chosen.
  *
  * @example
  * ```ts
@@ -66,7 +85,7 @@ export function roundHalfEven(x: number): number {
  * // { scale: Math.fround(4 / 255), zeroPoint: 64 }
  * ```
  */
-export function scaleZeroPoint(range: Range, q: QRange, symmetric: boolean): ScaleZeroPoint {
+export function scaleZeroPoint(range: Range, q: QRange, symmetric: boolean, powerOfTwo = false): ScaleZeroPoint {
   let rmin = Math.min(range.min, 0);
   let rmax = Math.max(range.max, 0);
   if (symmetric) {
@@ -74,10 +93,11 @@ export function scaleZeroPoint(range: Range, q: QRange, symmetric: boolean): Sca
     rmin = -m;
     rmax = m;
   }
-  const scale = (rmax - rmin) / (q.qmax - q.qmin);
+  let scale = (rmax - rmin) / (q.qmax - q.qmin);
   if (!(scale >= MIN_SCALE) || !Number.isFinite(scale)) {
     return { scale: 1, zeroPoint: clamp(0, q.qmin, q.qmax) };
   }
+  if (powerOfTwo) scale = powerOfTwoAtLeast(scale);
   const zp = symmetric ? roundHalfEven((q.qmin + q.qmax) / 2) : roundHalfEven(q.qmin - rmin / scale);
   return { scale: Math.fround(scale), zeroPoint: clamp(zp, q.qmin, q.qmax) };
 }
@@ -90,18 +110,20 @@ export function scaleZeroPoint(range: Range, q: QRange, symmetric: boolean): Sca
  * activationParams({ min: 0, max: 6 }, "uint8", false); // { scale: fround(6/255), zeroPoint: 0 }
  * ```
  */
-export function activationParams(range: Range, type: ActivationType, symmetric: boolean): ScaleZeroPoint {
-  return scaleZeroPoint(range, activationQRange(type, symmetric), symmetric);
+export function activationParams(range: Range, type: ActivationType, symmetric: boolean, powerOfTwo = false): ScaleZeroPoint {
+  return scaleZeroPoint(range, activationQRange(type, symmetric), symmetric, powerOfTwo);
 }
 
 /**
  * Fixed output parameters of Softmax (its output is in [0, 1]), as ORT's
  * QDQ quantizer sets them: uint8 1/256 at 0; int8 1/256 at -128, or 1/127
- * at 0 when symmetric.
+ * at 0 when symmetric. Power-of-two symmetric int8 takes 1/128 (fixed-point
+ * Q0.7, as shift-only hardware does: 1.0 saturates to 127/128).
  */
-export function softmaxParams(type: ActivationType, symmetric: boolean): ScaleZeroPoint {
+export function softmaxParams(type: ActivationType, symmetric: boolean, powerOfTwo = false): ScaleZeroPoint {
   if (type === "uint8") return { scale: 1 / 256, zeroPoint: 0 };
-  return symmetric ? { scale: Math.fround(1 / 127), zeroPoint: 0 } : { scale: 1 / 256, zeroPoint: -128 };
+  if (!symmetric) return { scale: 1 / 256, zeroPoint: -128 };
+  return { scale: powerOfTwo ? 1 / 128 : Math.fround(1 / 127), zeroPoint: 0 };
 }
 
 /** `x` limited to [lo, hi]. */

@@ -4,12 +4,14 @@ import {
   activationParams,
   activationQRange,
   MIN_SCALE,
+  powerOfTwoAtLeast,
   roundHalfEven,
   scaleZeroPoint,
   softmaxParams,
   weightQRange,
 } from "./params.ts";
 import { resolveQuantizeOptions } from "./options.ts";
+import { quantizeWeight } from "./quantize_tensor.ts";
 import { InputError } from "../errors.ts";
 
 const Params = suite("quantize params");
@@ -75,8 +77,49 @@ Params("softmax output parameters are fixed as ORT sets them", () => {
 
 Params("options: merged over defaults once, undefined means default, bad type is an InputError", () => {
   const o = resolveQuantizeOptions({ activations: "int8", perChannel: undefined });
-  assert.equal(o, { perChannel: true, activations: "int8", symmetricActivations: false, reduceRange: false, exclude: [] });
+  assert.equal(o, {
+    perChannel: true,
+    activations: "int8",
+    symmetricActivations: false,
+    reduceRange: false,
+    exclude: [],
+    powerOfTwoScales: false,
+    bias: "int32",
+  });
   assert.throws(() => resolveQuantizeOptions({ activations: "int4" as "int8" }), (e: Error) => e instanceof InputError && /int4/.test(e.message));
+});
+
+
+Params("powerOfTwoAtLeast: the smallest power of two at or above the scale", () => {
+  const table: [number, number][] = [[0.3, 0.5], [0.25, 0.25], [0.2500001, 0.5], [1, 1], [3, 4], [1e-30, 2 ** -99], [6 / 255, 2 ** -5]];
+  for (const [s, want] of table) assert.is(powerOfTwoAtLeast(s), want, `${s}`);
+});
+
+Params("power-of-two activation scales: rounded up, the range still fits, int8 symmetric keeps zero point 0", () => {
+  const ranges = [[-1, 3], [0, 6], [-0.37, 0.2], [-5, -2], [0, 1e-3]];
+  for (const [min, max] of ranges) {
+    for (const [type, sym] of [["uint8", false], ["int8", false], ["int8", true], ["uint8", true]] as const) {
+      const p = activationParams({ min, max }, type, sym, true);
+      const plain = activationParams({ min, max }, type, sym);
+      assert.is(Math.log2(p.scale) % 1, 0, `${p.scale} is a power of two`);
+      assert.ok(p.scale >= plain.scale && p.scale < 2 * plain.scale, `${p.scale} rounds ${plain.scale} up`);
+      const q = activationQRange(type, sym);
+      assert.ok((q.qmin - p.zeroPoint) * p.scale <= Math.min(min, 0) + p.scale / 2, `[${min}, ${max}] ${type}: min fits`);
+      assert.ok((q.qmax - p.zeroPoint) * p.scale >= Math.max(max, 0) - p.scale / 2, `[${min}, ${max}] ${type}: max fits`);
+      if (type === "int8" && sym) assert.is(p.zeroPoint, 0);
+    }
+  }
+  assert.equal(softmaxParams("int8", true, true), { scale: 1 / 128, zeroPoint: 0 });
+  assert.equal(softmaxParams("uint8", false, true), { scale: 1 / 256, zeroPoint: 0 });
+});
+
+Params("power-of-two weight scales: per tensor and per channel, zero channels keep scale 1", () => {
+  const w = new Float32Array([0.3, -0.1, 0, 0, 1.27, 0.5]);
+  const per = quantizeWeight(w, [3, 2], { axis: 0, q: weightQRange(false), powerOfTwo: true });
+  assert.equal([...per.scale], [2 ** -8, 1, 2 ** -6]); // 0.3/127 → 2^-8, 1.27/127 = 0.01 → 2^-6
+  assert.equal([...per.values], [77, -26, 0, 0, 81, 32]);
+  const one = quantizeWeight(w, [3, 2], { q: weightQRange(false), powerOfTwo: true });
+  assert.equal([...one.scale], [2 ** -6]);
 });
 
 Params.run();

@@ -95,7 +95,7 @@ function resolveParams(plan: DetailedPlan, ranges: ReadonlyMap<string, Range>, o
       if (!Number.isFinite(r.min) || !Number.isFinite(r.max) || r.min > r.max) {
         throw new InputError(`Range of "${v}" is [${r.min}, ${r.max}]: expected finite min ≤ max`);
       }
-      p = activationParams(r, o.activations, o.symmetricActivations);
+      p = activationParams(r, o.activations, o.symmetricActivations, o.powerOfTwoScales);
     }
     out.set(v, p);
     return p;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { clamp, MIN_SCALE, type QRange, roundHalfEven, type ScaleZeroPoint } from "./params.ts";
+import { clamp, MIN_SCALE, powerOfTwoAtLeast, type QRange, roundHalfEven, type ScaleZeroPoint } from "./params.ts";
 
 /** Result of {@linkcode quantizeWeight}. */
 export interface QuantizedWeight {
@@ -23,12 +23,14 @@ export interface WeightLayout {
   /** Per-channel axis; `undefined` for one scale for the whole tensor. */
   axis?: number;
   q: QRange;
+  /** Round each scale up to a power of two. Default `false`. */
+  powerOfTwo?: boolean;
 }
 
 /**
  * Symmetric int8 quantization of a weight: scale = max |w| / qmax per
- * channel (or for the tensor), zero point 0, q = round(w / scale) clamped
- * to `q`. Channels without a usable scale get scale 1 and are reported.
+ * channel (or for the tensor; rounded up to a power of two when asked),
+ * zero point 0, q = round(w / scale) clamped to `q`. Channels without a usable scale get scale 1 and are reported.
  *
  * @example
  * ```ts
@@ -64,7 +66,7 @@ export function quantizeWeight(data: Float32Array, dims: readonly number[], layo
     const s = m / q.qmax;
     if (m === 0) zeroChannels.push(c);
     else if (s < MIN_SCALE) tinyChannels.push(c);
-    scale[c] = s >= MIN_SCALE ? s : 1;
+    scale[c] = s < MIN_SCALE ? 1 : layout.powerOfTwo ? powerOfTwoAtLeast(s) : s;
   });
   const values = new Int8Array(data.length);
   for (let blk = 0, i = 0; blk < blocks; blk++) {

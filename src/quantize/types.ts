@@ -23,6 +23,14 @@ export interface QuantizeOptions {
   reduceRange: boolean;
   /** Node names kept in float. Default none. */
   exclude: readonly string[];
+  /**
+   * Every scale an exact power of two (shift-only requantization): each
+   * scale is rounded up to the next power of two so its range still fits;
+   * bias scales follow as products. Default `false`.
+   */
+  powerOfTwoScales: boolean;
+  /** Bias of Conv/ConvTranspose/Gemm: `"int32"` (scale input × weight scale) or left `"float"`. Default `"int32"`. */
+  bias: "int32" | "float";
 }
 
 /** Per-tensor quantization parameters. */

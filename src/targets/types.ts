@@ -20,7 +20,10 @@ export interface PassRule {
   default: boolean;
 }
 
-/** Per-op limits real NPUs have; absent fields mean no limit. */
+/**
+ * Per-op limits real NPUs have; absent fields mean no limit. Spatial limits
+ * (`maxKernel`, `strides`, `dilations`) apply per spatial axis.
+ */
 export interface OpLimits {
   /** Largest kernel size per spatial axis, e.g. [7, 7]. */
   maxKernel?: number[];
@@ -34,13 +37,25 @@ export interface OpLimits {
   depthwise?: boolean;
   /** Largest number of input or output channels. */
   maxChannels?: number;
-  /** Broadcasting allowed between the inputs of an elementwise op. */
+  /**
+   * Broadcasting between the inputs of an element-wise op: `none` equal
+   * shapes; `scalar` also one-element operands; `per-channel` also an operand
+   * that varies along axis 1 only (e.g. [1, C, 1, 1] against [N, C, H, W]);
+   * `numpy` any.
+   */
   broadcast?: "none" | "scalar" | "per-channel" | "numpy";
-  /** Largest input rank. */
+  /** Largest rank of any input or output. */
   maxRank?: number;
+  /** Allowed values of the op's `mode` attribute (Resize: nearest/linear/cubic; Pad: constant/reflect/edge). */
+  modes?: string[];
+  /** Input indices that must be constants (initializers, or DequantizeLinear of initializers). */
+  constantInputs?: number[];
 }
 
-/** A resolved target profile (after `extends` is applied). */
+/**
+ * A resolved target profile (after `extends` is applied), as
+ * `targets/schema.json` describes it; `loadTarget` returns one.
+ */
 export interface TargetProfile {
   /** Profile name (file name without `.json` for built-ins). */
   name: string;
@@ -48,6 +63,7 @@ export interface TargetProfile {
   description: string;
   weights: {
     dtype: "int8";
+    /** `true`: weights must be symmetric (zero point 0); `false`: asymmetric weights are accepted too. */
     symmetric: boolean;
     /** Per-channel weight scales allowed. */
     perChannel: boolean;
@@ -56,6 +72,7 @@ export interface TargetProfile {
   };
   activations: {
     dtype: "int8" | "uint8";
+    /** `true`: activations must be symmetric (zero point 0 for int8, 128 for uint8). */
     symmetric: boolean;
   };
   /** Bias type of quantized Conv/Gemm/MatMul. */
@@ -64,7 +81,13 @@ export interface TargetProfile {
   powerOfTwoScales: boolean;
   /** Nodes may stay float (exclusion, mixed precision). */
   floatFallback: boolean;
-  /** Ops the target runs in integer form, with their limits (`{}` = no limits). */
+  /**
+   * Op types (default domain) the target runs on quantized tensors, with
+   * their limits (`{}` = no limits). QuantizeLinear/DequantizeLinear are the
+   * format, never listed. Without `floatFallback`, every op between a graph
+   * input and a graph output must be listed and quantized; with it, an
+   * unlisted op simply runs in float.
+   */
   ops: Record<string, OpLimits>;
   /** Supported default-domain opset range. */
   opset: { min: number; max: number };
