@@ -34,15 +34,43 @@ export function quantizeNodeWeights(
   const spec = np.weight!;
   const wName = node.inputs[spec.input];
   const axis = spec.perChannel ? spec.axis : undefined;
+  const floor = o.biasOverflowGuard && np.bias !== undefined
+    ? biasScaleFloor(np, params.get(node.inputs[0])!.scale, axis === undefined ? 1 : ed.graph.constant(wName)!.dims[axis], ed)
+    : undefined;
+  // A weight is shared between nodes unless the guard must raise a scale
+  // for this node's bias (then it gets a copy of its own).
   const key = `${wName}|${axis ?? ""}`;
   let wq = cache.get(key);
-  if (!wq) {
-    wq = quantizeWeightTensor(node, wName, axis, o, ed, report);
-    cache.set(key, wq);
+  if (!wq || (floor && floor.some((f, c) => f > wq!.scale[floor.length === 1 ? 0 : c]))) {
+    const fresh = quantizeWeightTensor(node, wName, axis, o, ed, report, floor);
+    if (!cache.has(key)) cache.set(key, fresh);
+    wq = fresh;
   }
   node.inputs[spec.input] = wq.output;
   if (np.reason) report.bias.float.push({ node: node.label, reason: np.reason });
   if (np.bias !== undefined) quantizeNodeBias(np, params.get(node.inputs[0])!.scale, wq.scale, ed, report);
+}
+
+/** Headroom below int32's limit, as ONNX Runtime's guard keeps (≈ 1.0001). */
+const BIAS_LIMIT = (2 ** 31 - 1) / 1.0001;
+
+/**
+ * The smallest weight scale per weight channel that keeps the node's int32
+ * bias in range: |b_i| / (multiplier · inputScale · s_w) ≤ BIAS_LIMIT, with
+ * bias element i read against weight channel i mod `channels`.
+ */
+function biasScaleFloor(np: NodePlan, inputScale: number, channels: number, ed: QdqEditor): Float64Array {
+  const { node } = np;
+  const b = ed.graph.constant(node.inputs[np.bias!])!.toFloat32();
+  const beta = node.opType === "Gemm" ? Math.abs(node.attrFloat("beta", 1)) : 1;
+  const denom = (np.weight!.biasMultiplier ?? 1) * inputScale * BIAS_LIMIT;
+  const floor = new Float64Array(channels);
+  for (let i = 0; i < b.length; i++) {
+    const need = (Math.abs(b[i]) * beta) / denom;
+    const c = i % channels;
+    if (need > floor[c]) floor[c] = need;
+  }
+  return floor;
 }
 
 function quantizeWeightTensor(
@@ -52,12 +80,13 @@ function quantizeWeightTensor(
   o: QuantizeOptions,
   ed: QdqEditor,
   report: QuantizeReport,
+  minScale?: Float64Array,
 ): WeightDq {
   const g = ed.graph;
   const w = g.constant(wName)!;
   let q;
   try {
-    q = quantizeWeight(w.toFloat32(), w.dims, { axis, q: weightQRange(o.reduceRange), powerOfTwo: o.powerOfTwoScales });
+    q = quantizeWeight(w.toFloat32(), w.dims, { axis, q: weightQRange(o.reduceRange), powerOfTwo: o.powerOfTwoScales, minScale });
   } catch (e) {
     throw new InputError(`Cannot quantize weight "${wName}" of node "${node.label}": ${(e as Error).message}`);
   }
@@ -71,6 +100,7 @@ function quantizeWeightTensor(
   if (axis !== undefined) report.weights.perChannel++;
   if (q.zeroChannels.length) report.weights.zeroChannels.push({ node: node.label, weight: wName, channels: q.zeroChannels });
   if (q.tinyChannels.length) report.weights.tinyChannels.push({ node: node.label, weight: wName, channels: q.tinyChannels });
+  if (q.raisedChannels.length) report.weights.raisedChannels.push({ node: node.label, weight: wName, channels: q.raisedChannels });
   return { output: dqOut, scale: q.scale };
 }
 

@@ -15,6 +15,7 @@ export const DEFAULT_QUANTIZE_OPTIONS: Readonly<QuantizeOptions> = Object.freeze
   exclude: Object.freeze([]) as readonly string[],
   powerOfTwoScales: false,
   bias: "int32",
+  biasOverflowGuard: true,
 });
 
 /**

@@ -85,6 +85,7 @@ Params("options: merged over defaults once, undefined means default, bad type is
     exclude: [],
     powerOfTwoScales: false,
     bias: "int32",
+    biasOverflowGuard: true,
   });
   assert.throws(() => resolveQuantizeOptions({ activations: "int4" as "int8" }), (e: Error) => e instanceof InputError && /int4/.test(e.message));
 });

@@ -16,6 +16,8 @@ export interface QuantizedWeight {
   zeroChannels: number[];
   /** Channels with 0 < max |w| but a scale below {@linkcode MIN_SCALE} (denormal weights): scale 1, all quantized to 0. */
   tinyChannels: number[];
+  /** Channels whose scale was raised to `minScale` (the bias-overflow guard). */
+  raisedChannels: number[];
 }
 
 /** Where a weight's channels are and how it is quantized. */
@@ -25,6 +27,11 @@ export interface WeightLayout {
   q: QRange;
   /** Round each scale up to a power of two. Default `false`. */
   powerOfTwo?: boolean;
+  /**
+   * Smallest scale allowed per channel (one value, or one per channel), e.g.
+   * so that a bias fits int32. Applied before power-of-two rounding. Default none.
+   */
+  minScale?: Float64Array;
 }
 
 /**
@@ -62,18 +69,23 @@ export function quantizeWeight(data: Float32Array, dims: readonly number[], layo
   const scale = new Float32Array(channels);
   const zeroChannels: number[] = [];
   const tinyChannels: number[] = [];
+  const raisedChannels: number[] = [];
+  const floor = layout.minScale;
   maxAbs.forEach((m, c) => {
-    const s = m / q.qmax;
     if (m === 0) zeroChannels.push(c);
-    else if (s < MIN_SCALE) tinyChannels.push(c);
-    scale[c] = s < MIN_SCALE ? 1 : layout.powerOfTwo ? powerOfTwoAtLeast(s) : s;
+    else if (m / q.qmax < MIN_SCALE) tinyChannels.push(c);
+    const f = floor ? floor[floor.length === 1 ? 0 : c] : 0;
+    if (f > m / q.qmax && f >= MIN_SCALE) raisedChannels.push(c);
+    let s = Math.max(m / q.qmax, f);
+    if (s < MIN_SCALE) s = 1;
+    scale[c] = layout.powerOfTwo ? powerOfTwoAtLeast(s) : s;
   });
   const values = new Int8Array(data.length);
   for (let blk = 0, i = 0; blk < blocks; blk++) {
     const s = scale[blk % channels];
     for (const end = i + inner; i < end; i++) values[i] = clamp(roundHalfEven(data[i] / s), q.qmin, q.qmax);
   }
-  return { values, scale, zeroChannels, tinyChannels };
+  return { values, scale, zeroChannels, tinyChannels, raisedChannels };
 }
 
 /** Result of {@linkcode quantizeBias}. */

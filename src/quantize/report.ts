@@ -43,6 +43,8 @@ export interface QuantizeReport {
     zeroChannels: ChannelNote[];
     /** Channels with max |w| > 0 but a scale below MIN_SCALE, e.g. denormal weights (scale 1, quantized to 0). */
     tinyChannels: ChannelNote[];
+    /** Channels whose scale the bias-overflow guard raised so their int32 bias fits. */
+    raisedChannels: ChannelNote[];
   };
   bias: {
     tensors: number;
@@ -67,7 +69,7 @@ export function emptyReport(options: QuantizeOptions, before: number): QuantizeR
     dequantizeLinear: 0,
     skipped: [],
     folded: [],
-    weights: { tensors: 0, perChannel: 0, zeroChannels: [], tinyChannels: [] },
+    weights: { tensors: 0, perChannel: 0, zeroChannels: [], tinyChannels: [], raisedChannels: [] },
     bias: { tensors: 0, values: 0, saturated: 0, saturatedTensors: [], float: [] },
     bytes: { before, after: before },
   };

@@ -71,6 +71,8 @@ export function quantizeOptionsFor(profile: TargetProfile, request: TargetReques
     const rule = profile.passes[name];
     if (on && !rule.allowed) throw forbid(`the ${name} pass`, `passes.${name}.allowed is false`);
   }
+  const passes = (Object.keys(profile.passes) as PassName[])
+    .filter((name) => profile.passes[name].allowed && (request.passes?.[name] ?? profile.passes[name].default));
   const options = resolveQuantizeOptions({
     perChannel: request.perChannel ?? weights.perChannel,
     activations: activations.dtype,
@@ -79,8 +81,7 @@ export function quantizeOptionsFor(profile: TargetProfile, request: TargetReques
     exclude: request.exclude,
     powerOfTwoScales: profile.powerOfTwoScales || request.powerOfTwoScales === true,
     bias: profile.bias,
+    biasOverflowGuard: passes.includes("bias-overflow-guard"),
   });
-  const passes = (Object.keys(profile.passes) as PassName[])
-    .filter((name) => profile.passes[name].allowed && (request.passes?.[name] ?? profile.passes[name].default));
   return { options, passes };
 }

@@ -11,7 +11,7 @@ const Opts = suite("quantize: options for a target");
 const npu = loadTarget("npu-int8-only"), cpu = loadTarget("cpu-mixed"), asic = loadTarget("asic-per-tensor");
 
 Opts("each built-in gives the most accurate settings it allows", () => {
-  const base = { reduceRange: false, exclude: [], bias: "int32" };
+  const base = { reduceRange: false, exclude: [], bias: "int32", biasOverflowGuard: true };
   assert.equal(quantizeOptionsFor(cpu).options, { ...base, perChannel: true, activations: "uint8", symmetricActivations: false, powerOfTwoScales: false });
   assert.equal(quantizeOptionsFor(npu).options, { ...base, perChannel: true, activations: "int8", symmetricActivations: false, powerOfTwoScales: false });
   assert.equal(quantizeOptionsFor(asic).options, { ...base, perChannel: false, activations: "int8", symmetricActivations: true, powerOfTwoScales: true });

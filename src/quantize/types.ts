@@ -31,6 +31,14 @@ export interface QuantizeOptions {
   powerOfTwoScales: boolean;
   /** Bias of Conv/ConvTranspose/Gemm: `"int32"` (scale input × weight scale) or left `"float"`. Default `"int32"`. */
   bias: "int32" | "float";
+  /**
+   * Bias-overflow guard: raise a weight channel's scale until its int32
+   * bias fits (bias scale = input scale × weight scale), instead of clamping
+   * the bias. Matters where folded BatchNorm left near-zero weight channels
+   * (weight scale ~1e-17 → bias scale far below 1e-9): the tiny weights then
+   * round to 0, which is what they are worth. Default `true`.
+   */
+  biasOverflowGuard: boolean;
 }
 
 /** Per-tensor quantization parameters. */
