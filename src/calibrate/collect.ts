@@ -7,10 +7,12 @@
 import type { Dataset, Sample } from "../data/types.ts";
 import { InputError } from "../errors.ts";
 import type { Model } from "../ir/model.ts";
-import { getRuntime } from "../runtime/mod.ts";
-import type { Runtime, Session, TensorValue } from "../runtime/types.ts";
-import { augment } from "./_augment.ts";
+import type { Runtime, TensorValue } from "../runtime/types.ts";
+import { subsampleLayout } from "./_augment.ts";
 import { resolveCollectOptions } from "./_options.ts";
+import { type AnyObserver, derivedReading, observeReading, type Reading, wholeReading } from "./_reading.ts";
+import { route } from "./_route.ts";
+import { Sessions } from "./_session.ts";
 import { ChannelObserver } from "./channel.ts";
 import { Histogram } from "./histogram.ts";
 import { MinMaxObserver } from "./minmax.ts";
@@ -25,16 +27,18 @@ export type ObserverOf<R extends StatRequest> = R extends MinMaxRequest ? MinMax
 /** One observer per request, in request order. */
 export type Observers<R extends readonly StatRequest[]> = { -readonly [K in keyof R]: ObserverOf<R[K]> };
 
-type AnyObserver = MinMaxObserver | Histogram | ChannelObserver;
-
 /**
  * Streams the first `opts.samples` samples of `data` through `model` and
  * returns one observer per request, in order (equal requests share one).
  * The caller's model is not changed: the session runs a copy whose outputs
- * include the observed values. Graph inputs are observed from the feeds,
- * values that only need min/max are reduced to two scalars inside ONNX
- * Runtime, the rest are fetched and observed in place. Memory does not grow
- * with the number of samples.
+ * carry what the observers read. Graph inputs are observed from the feeds;
+ * a value computed from another by monotone elementwise ops (Relu, Clip,
+ * scaling by a constant, …) is computed from that value's reading in
+ * JavaScript; the rest are reduced inside ONNX Runtime to their exact min
+ * and max, plus (for histograms) a strided subsample of at most
+ * `opts.histogramSample` elements per sample, or fetched whole when
+ * `histogramSample` is 0 or a channel statistic needs the tensor. Memory
+ * does not grow with the number of samples.
  *
  * @example
  * ```ts
@@ -56,42 +60,56 @@ export async function collect<const R extends readonly StatRequest[]>(
   const g = model.graph;
   const feedNames = g.inputs.filter((v) => !g.initializers.has(v.name)).map((v) => v.name);
   const byKey = new Map<string, AnyObserver>();
-  const byValue = new Map<string, AnyObserver[]>();
+  const observers = new Map<string, AnyObserver[]>();
+  const requested = new Map<string, StatRequest[]>();
   const result = requests.map((r) => {
     checkRequest(model, r, feedNames);
+    requested.set(r.value, [...(requested.get(r.value) ?? []), r]);
     const key = requestKey(r);
     let obs = byKey.get(key);
     if (!obs) {
       obs = createObserver(r);
       byKey.set(key, obs);
-      byValue.set(r.value, [...(byValue.get(r.value) ?? []), obs]);
+      observers.set(r.value, [...(observers.get(r.value) ?? []), obs]);
     }
     return obs;
   });
 
-  const inputs = [...byValue.keys()].filter((v) => feedNames.includes(v));
-  const computed = [...byValue.keys()].filter((v) => !feedNames.includes(v));
-  const reduced = computed.filter((v) => byValue.get(v)!.every((x) => x instanceof MinMaxObserver));
-  const fetched = computed.filter((v) => !reduced.includes(v));
-  const session = new Sessions(model, fetched, reduced, o.session, runtime);
+  // Subsampling needs Slice with steps and Mod (opset 10); older models read histograms whole.
+  const routes = route(g, requested, feedNames, o.histogramSample, model.opset() >= 10);
+  const reread = [...routes.whole, ...routes.extremes, ...routes.derived.keys()];
+  const request = { whole: routes.whole, extremes: routes.extremes, sampled: routes.sampled, size: o.histogramSample };
+  const session = new Sessions(model, request, reread, o.session, runtime);
+  const runs = request.whole.length + request.extremes.length > 0;
+  let buffer = new Float32Array(0);
   try {
     for (let i = 0; i < o.samples; i++) {
       const sample = await data.get(i);
       const feeds = feedsOf(sample, feedNames, data.id(i));
-      for (const v of inputs) observeAll(byValue.get(v)!, v, feeds[v]);
-      if (computed.length > 0) {
-        const out = await session.run(feeds, data.id(i));
-        for (const v of fetched) observeAll(byValue.get(v)!, v, out.values[v]);
-        for (const [v, [min, max]] of out.extremes) {
-          for (const obs of byValue.get(v)!) (obs as MinMaxObserver).observeExtremes(min, max);
-        }
-        // An infinity (or a NaN, if ORT's vectorized reduction met one)
-        // hides the finite extremes: observe those few values in full.
-        if (out.nonFinite.length > 0) {
-          const full = await session.runFull(feeds, out.nonFinite, data.id(i));
-          for (const v of out.nonFinite) observeAll(byValue.get(v)!, v, full[v]);
-        }
+      // Moves the subsample positions from sample to sample (start = offset mod step).
+      const offset = (i * 7919) % 1_000_003;
+      const readings = new Map<string, Reading>();
+      for (const v of routes.inputs) {
+        readings.set(v, inputReading(v, feeds[v], routes.sampledInputs.includes(v) ? o.histogramSample : 0, offset));
       }
+      let again: string[] = [];
+      if (runs) {
+        const run = await session.run(feeds, offset, data.id(i));
+        for (const [v, r] of run.readings) readings.set(v, r);
+        again = run.nonFinite;
+      }
+      // Derived values whose root or mapped extremes were not finite are re-read too.
+      for (const [v, d] of routes.derived) {
+        const root = readings.get(d.root);
+        if (root?.data && buffer.length < root.data.length) buffer = new Float32Array(root.data.length);
+        const r = root && derivedReading(root, d.maps, buffer);
+        if (r) observeReading(observers.get(v)!, v, r);
+        else again.push(v);
+      }
+      if (again.length > 0) {
+        for (const [v, r] of await session.runWhole(feeds, again, data.id(i))) readings.set(v, r);
+      }
+      for (const [v, r] of readings) if (!routes.derived.has(v) || again.includes(v)) observeReading(observers.get(v) ?? [], v, r);
       o.onProgress?.(i + 1, o.samples);
     }
   } finally {
@@ -143,91 +161,17 @@ function feedsOf(sample: Sample, names: readonly string[], id: string): Record<s
   return feeds;
 }
 
-function observeAll(observers: readonly AnyObserver[], value: string, t: TensorValue | undefined): void {
-  if (!t) throw new Error(`internal: ONNX Runtime returned no "${value}"`);
-  if (t.dtype !== "float32") throw new RangeError(`Cannot calibrate "${value}": it is ${t.dtype}, only float32 values have ranges`);
-  for (const obs of observers) {
-    if (obs instanceof ChannelObserver) obs.observe(t.data, t.dims);
-    else obs.observe(t.data);
-  }
-}
-
-/** What one run gives: fetched tensors, finite extremes, and values whose extremes were not finite. */
-interface RunResult {
-  values: Record<string, TensorValue>;
-  extremes: Map<string, readonly [number, number]>;
-  nonFinite: string[];
-}
-
 /**
- * The calibration session, opened on first use, and a second one opened only
- * if some reduced value ever has a non-finite extreme: it also outputs the
- * reduced values themselves, so they can be observed in full.
+ * A graph input's reading, from its feed: exact extremes, and the whole
+ * tensor or (`size` > 0) a strided subsample laid out as the graph lays out
+ * computed values'.
  */
-class Sessions {
-  #main?: Session;
-  #full?: Session;
-  #extremes = "";
-  readonly #model: Model;
-  readonly #fetched: readonly string[];
-  readonly #reduced: readonly string[];
-  readonly #options: CollectOptions["session"];
-  readonly #runtime?: Runtime;
-
-  constructor(model: Model, fetched: readonly string[], reduced: readonly string[], options: CollectOptions["session"], runtime?: Runtime) {
-    this.#model = model;
-    this.#fetched = fetched;
-    this.#reduced = reduced;
-    this.#options = options;
-    this.#runtime = runtime;
-  }
-
-  async run(feeds: Record<string, TensorValue>, id: string): Promise<RunResult> {
-    if (!this.#main) {
-      const aug = augment(this.#model, this.#fetched, this.#reduced);
-      this.#extremes = aug.extremes;
-      this.#main = await this.#open(aug.bytes);
-    }
-    const fetch = this.#extremes ? [...this.#fetched, this.#extremes] : this.#fetched;
-    const out = await runOn(this.#main, feeds, fetch, id);
-    const extremes = new Map<string, readonly [number, number]>();
-    const nonFinite: string[] = [];
-    if (this.#extremes) {
-      const t = out[this.#extremes];
-      if (t?.dtype !== "float32" || t.data.length !== 2 * this.#reduced.length) {
-        throw new Error(`internal: ONNX Runtime returned no extremes`);
-      }
-      this.#reduced.forEach((v, k) => {
-        const min = t.data[2 * k], max = t.data[2 * k + 1];
-        if (Number.isFinite(min) && Number.isFinite(max)) extremes.set(v, [min, max]);
-        else nonFinite.push(v);
-      });
-    }
-    return { values: out, extremes, nonFinite };
-  }
-
-  async runFull(feeds: Record<string, TensorValue>, values: readonly string[], id: string): Promise<Record<string, TensorValue>> {
-    this.#full ??= await this.#open(augment(this.#model, this.#reduced, []).bytes);
-    return runOn(this.#full, feeds, values, id);
-  }
-
-  async release(): Promise<void> {
-    await this.#main?.release();
-    await this.#full?.release();
-  }
-
-  async #open(bytes: Uint8Array): Promise<Session> {
-    const rt = this.#runtime ?? await getRuntime("node");
-    return rt.createSession(bytes, { graphOptimizationLevel: "all", ...this.#options });
-  }
-}
-
-async function runOn(session: Session, feeds: Record<string, TensorValue>, fetch: readonly string[], id: string) {
-  try {
-    return await session.run(feeds, fetch);
-  } catch (err) {
-    const shapes = Object.entries(feeds).map(([k, t]) => `"${k}" [${t.dims.join(",")}]`).join(", ");
-    const why = err instanceof Error ? err.message : String(err);
-    throw new InputError(`Cannot calibrate on sample "${id}" (${shapes}): ${why}`, { cause: err });
-  }
+function inputReading(value: string, t: TensorValue<"float32">, size: number, offset: number): Reading {
+  const r = wholeReading(value, t);
+  if (size === 0 || r.nonFinite > 0) return r;
+  const n = t.data.length, { start, step, length } = subsampleLayout(n, size, offset);
+  if (length === n) return r;
+  const sub = new Float32Array(length);
+  for (let k = 0, at = start; k < length; k++, at += step) sub[k] = t.data[at];
+  return { ...r, data: sub, dims: undefined, whole: false, weight: (n - 2) / length };
 }

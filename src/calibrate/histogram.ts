@@ -27,13 +27,16 @@ import { scanFinite } from "./_scan.ts";
 export class Histogram {
   readonly bins: number;
   readonly symmetric: boolean;
-  /** Finite values counted per bin (float64: exact to 2^53). */
+  /**
+   * Finite values counted per bin (float64: exact to 2^53). A subsample's
+   * values count with their weight, so counts may be fractional.
+   */
   counts: Float64Array;
   /** Bin width; 0 until a non-zero finite value has been seen. */
   width = 0;
   /** Index of the edge at 0; always 0 when `symmetric`. */
   zero = 0;
-  /** Finite values observed, including zeros seen before the range opened. */
+  /** Finite values observed (weighted), including zeros seen before the range opened. */
   total = 0;
   /** NaN and ±Infinity values skipped. */
   nonFinite = 0;
@@ -70,6 +73,83 @@ export class Histogram {
 
   /** Folds in one sample's tensor. */
   observe(data: Float32Array): void {
+    if (data.length >= TABLES * this.bins) return this.#fold(data);
+    // Small tensors bin straight into the counts: the scratch tables' flush
+    // would cost more than the binning.
+    if (this.width === 0 && !this.#open(data)) return;
+    this.#binDirect(data, 1);
+  }
+
+  /**
+   * Folds in a subsample of one sample's tensor whose exact extremes are
+   * known (computed over the whole tensor, e.g. inside ONNX Runtime): each
+   * element of `data` stands for `weight` elements of the tensor, and `min`
+   * and `max` are counted once each, so the grid and the occupied range
+   * cover the tensor's even where the subsample missed its extremes.
+   */
+  observeSubsample(data: Float32Array, weight: number, min: number, max: number): void {
+    ENDS[0] = min;
+    ENDS[1] = max;
+    if (this.width === 0 && !this.#open(ENDS)) {
+      // The extremes are 0 (or not finite): so is every finite value.
+      this.#pendingZeros += data.length * weight;
+      this.total += data.length * weight;
+      return;
+    }
+    // Widen first, so the subsample bins straight into the counts: a few
+    // thousand values do not pay for the scratch tables' flush.
+    const inv = 1 / this.width;
+    const tmin = this.symmetric ? 0 : Math.min(min * inv + this.zero, 0);
+    const tmax = this.symmetric ? Math.max(-min, max) * inv : max * inv + this.zero;
+    if (tmin < 0 || tmax >= this.bins) this.#widen(tmin, tmax);
+    this.#binDirect(ENDS, 1);
+    this.#binDirect(data, weight);
+  }
+
+  /** Counts `data` straight into the counts (the grid is open), widening for values outside it. */
+  #binDirect(data: Float32Array, weight: number): void {
+    const outside = this.#binWeighted(data, weight);
+    this.total += (data.length - outside) * weight;
+    if (outside === 0) return;
+    // Rare: values beyond the grid (or NaN). The counts so far merge on widening.
+    const rest = data.filter((x) => !(this.#position(x) >= 0 && this.#position(x) < this.bins));
+    const s = scanFinite(rest);
+    this.nonFinite += s.nonFinite * weight;
+    if (!(s.min <= s.max)) return;
+    const inv = 1 / this.width;
+    const tmin = this.symmetric ? 0 : Math.min(s.min * inv + this.zero, 0);
+    const tmax = this.symmetric ? Math.max(-s.min, s.max) * inv : Math.max(s.max * inv + this.zero, 0);
+    this.#widen(tmin, tmax);
+    this.total += (rest.length - this.#binWeighted(rest, weight)) * weight;
+  }
+
+  /** A value's position on the grid, in bins (NaN for NaN). */
+  #position(x: number): number {
+    return this.symmetric ? Math.abs(x) / this.width : x / this.width + this.zero;
+  }
+
+  /** Adds `weight` to the bins of the values of `data` inside the grid; returns how many were not. */
+  #binWeighted(data: Float32Array, weight: number): number {
+    const B = this.bins, counts = this.counts, inv = 1 / this.width, z = this.zero;
+    let outside = 0;
+    if (this.symmetric) {
+      for (let k = 0; k < data.length; k++) {
+        const a = Math.abs(data[k]) * inv;
+        if (a < B) counts[a | 0] += weight;
+        else outside++;
+      }
+    } else {
+      for (let k = 0; k < data.length; k++) {
+        const a = data[k] * inv + z;
+        if (a >= 0 && a < B) counts[a | 0] += weight;
+        else outside++;
+      }
+    }
+    return outside;
+  }
+
+  /** Counts a large `data` through the scratch tables, widening the grid as needed. */
+  #fold(data: Float32Array): void {
     if (this.width === 0 && !this.#open(data)) return;
     let over = this.#bin(data);
     if (over === 0) return this.#flush(data.length);
@@ -180,6 +260,9 @@ export class Histogram {
     this.widenings++;
   }
 }
+
+// The two extremes of a subsampled tensor, counted like a tiny tensor.
+const ENDS = new Float32Array(2);
 
 // Widening factors above this re-grid instead of merging runs of k bins.
 const MAX_FACTOR = 2 ** 20;

@@ -105,6 +105,34 @@ for (const [name, samples] of degenerate) {
   });
 }
 
+for (const symmetric of [false, true]) {
+  test(`a subsample counts with its weight, its exact extremes once each and widen the grid (symmetric ${symmetric})`, () => {
+    const h = new Histogram({ symmetric, bins: 128 });
+    const sub = uniformArray(100, 7, -1, 2);
+    h.observeSubsample(sub, 9.98, -5, 8); // a tensor of 100 × 9.98 + 2 = 1000 values
+    assert.is(h.total, 1000);
+    assert.ok(Math.abs(sum(h.counts) - 1000) < 1e-9);
+    const far = symmetric ? 8 : -5;
+    assert.ok(h.edge(0) <= (symmetric ? 0 : -5) && h.edge(h.bins) > 8);
+    // The extremes are counted once each: their bins hold exactly 1.
+    const bin = (v: number) => Math.floor((symmetric ? Math.abs(v) : v) / h.width + h.zero);
+    assert.is(h.counts[bin(8)], 1);
+    assert.is(h.counts[bin(far)], 1);
+    h.observeSubsample(uniformArray(100, 8, -1, 2), 1, -20, 3); // widens for the new min (or |min|)
+    assert.ok(h.edge(symmetric ? h.bins : 0) * (symmetric ? 1 : -1) >= 20);
+    assert.is(h.total, 1000 + 102);
+  });
+}
+
+test("a subsample of an all-zero tensor waits for the range like zeros do", () => {
+  const h = new Histogram({ bins: 16 });
+  h.observeSubsample(new Float32Array(10), 5, 0, 0); // 10 × 5 + the two extremes
+  assert.is(h.width, 0);
+  h.observe(new Float32Array([1]));
+  assert.is(h.counts[h.zero], 52);
+  assert.is(h.total, 53);
+});
+
 test("bins outside 2 … 2^20 are refused", () => {
   assert.throws(() => new Histogram({ bins: 1 }), /bins/);
   assert.throws(() => new Histogram({ bins: 2.5 }), /bins/);

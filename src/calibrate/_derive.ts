@@ -1,0 +1,156 @@
+/**
+ * Values whose statistics follow from another value's: outputs of
+ * elementwise monotone ops (Relu, Clip, HardSigmoid, Sigmoid, Sqrt, and
+ * Add/Sub/Mul/Div by a scalar constant). For y = f(x) with f non-decreasing,
+ * min y = f(min x) and max y = f(max x) exactly, and y's elements are f of
+ * x's at the same positions, so the collector reads x once and computes y's
+ * extremes (and, for histograms, y's elements) in JavaScript instead of
+ * reducing or fetching y in ONNX Runtime. Private to src/calibrate/.
+ */
+import type { Graph } from "../ir/graph.ts";
+import { topologicalOrder } from "../ir/graph.ts";
+import type { Node } from "../ir/node.ts";
+
+/** y = f(x) elementwise, f monotone. */
+export interface MonotoneMap {
+  /** The op's one non-constant input. */
+  from: string;
+  /** f on one float32 value, rounded to float32 as ONNX Runtime computes it. */
+  map: (x: number) => number;
+  /** f is non-increasing (Mul by a negative constant, c − x): min and max swap. */
+  decreasing: boolean;
+  /** Writes f(src[k]) into dst[k]; dst may be src. */
+  apply: (src: Float32Array, dst: Float32Array) => void;
+}
+
+/** A value computed from an observed root by a chain of monotone maps. */
+export interface Derivation {
+  root: string;
+  /** Applied in order, root first. */
+  maps: MonotoneMap[];
+}
+
+/**
+ * Derivations for the `wanted` values that follow from another wanted value
+ * (or a graph input in `roots`) through monotone ops, possibly through values
+ * nobody asked for (Clip(Add(x, 3)) follows from x). A wanted value that
+ * follows from nothing wanted is a root and gets no entry.
+ */
+export function derivations(graph: Graph, wanted: ReadonlySet<string>, inputs: ReadonlySet<string>): Map<string, Derivation> {
+  const chain = new Map<string, Derivation>();
+  const roots = new Set([...inputs].filter((v) => wanted.has(v)));
+  for (const node of topologicalOrder(graph)) {
+    const y = node.outputs[0];
+    if (!y || node.outputs.length !== 1) continue;
+    const m = monotoneMap(graph, node);
+    const from = m && (roots.has(m.from) ? { root: m.from, maps: [] } : chain.get(m.from));
+    if (m && from) chain.set(y, { root: from.root, maps: [...from.maps, m] });
+    else if (wanted.has(y)) roots.add(y);
+  }
+  for (const v of chain.keys()) if (!wanted.has(v)) chain.delete(v);
+  return chain;
+}
+
+/** f of the extremes [min, max] through a chain: the extremes of the derived value. */
+export function mapExtremes(maps: readonly MonotoneMap[], min: number, max: number): [number, number] {
+  for (const m of maps) [min, max] = m.decreasing ? [m.map(max), m.map(min)] : [m.map(min), m.map(max)];
+  return [min, max];
+}
+
+/**
+ * The op as a monotone map of its one float input, or undefined. Each op
+ * writes its own `apply` loop: one loop shared by all ops would call `map`
+ * through a megamorphic call site, several times slower per element.
+ */
+export function monotoneMap(graph: Graph, node: Node): MonotoneMap | undefined {
+  if (node.domain !== "" && node.domain !== "ai.onnx") return undefined;
+  const x = node.inputs[0];
+  if (!x) return undefined;
+  if (node.opType === "Add" || node.opType === "Sub" || node.opType === "Mul" || node.opType === "Div") return affine(graph, node);
+  if (graph.constant(x)) return undefined;
+  const f = Math.fround;
+  switch (node.opType) {
+    case "Relu":
+      return mono(x, (v) => (v > 0 ? v : 0), (s, d) => {
+        for (let k = 0; k < s.length; k++) d[k] = s[k] > 0 ? s[k] : 0;
+      });
+    case "Sqrt":
+      return mono(x, (v) => f(Math.sqrt(v)), (s, d) => {
+        for (let k = 0; k < s.length; k++) d[k] = Math.sqrt(s[k]);
+      });
+    case "Sigmoid":
+      return mono(x, (v) => f(1 / (1 + Math.exp(-v))), (s, d) => {
+        for (let k = 0; k < s.length; k++) d[k] = 1 / (1 + Math.exp(-s[k]));
+      });
+    case "Clip": {
+      // Bounds are inputs from opset 11 on, attributes before.
+      const lo = node.inputs[1] ? scalar(graph, node.inputs[1]) : node.attrFloat("min", -Infinity);
+      const hi = node.inputs[2] ? scalar(graph, node.inputs[2]) : node.attrFloat("max", Infinity);
+      if (lo === undefined || hi === undefined || !(lo <= hi)) return undefined;
+      return mono(x, (v) => (v < lo ? lo : v > hi ? hi : v), (s, d) => {
+        for (let k = 0; k < s.length; k++) {
+          const v = s[k];
+          d[k] = v < lo ? lo : v > hi ? hi : v;
+        }
+      });
+    }
+    case "HardSigmoid": {
+      const a = f(node.attrFloat("alpha", 0.2)), b = f(node.attrFloat("beta", 0.5));
+      const map = (v: number) => Math.min(1, Math.max(0, f(f(a * v) + b)));
+      return mono(x, map, (s, d) => {
+        for (let k = 0; k < s.length; k++) d[k] = Math.min(1, Math.max(0, f(f(a * s[k]) + b)));
+      }, a < 0);
+    }
+  }
+  return undefined;
+}
+
+function affine(graph: Graph, node: Node): MonotoneMap | undefined {
+  if (node.inputs.length !== 2) return undefined;
+  const [a, b] = node.inputs;
+  const ca = scalar(graph, a), cb = scalar(graph, b);
+  if ((ca === undefined) === (cb === undefined)) return undefined;
+  const x = ca === undefined ? a : b, c = (ca ?? cb)!, f = Math.fround;
+  // Float32 +, −, ×, ÷ computed in float64 and rounded once (the Float32Array
+  // store, or fround) are exact, as ONNX Runtime's are.
+  switch (node.opType) {
+    case "Add":
+      return mono(x, (v) => f(v + c), (s, d) => {
+        for (let k = 0; k < s.length; k++) d[k] = s[k] + c;
+      });
+    case "Mul":
+      return c === 0 ? undefined : mono(x, (v) => f(v * c), (s, d) => {
+        for (let k = 0; k < s.length; k++) d[k] = s[k] * c;
+      }, c < 0);
+    case "Sub":
+      return cb !== undefined
+        ? mono(x, (v) => f(v - c), (s, d) => {
+          for (let k = 0; k < s.length; k++) d[k] = s[k] - c;
+        })
+        : mono(x, (v) => f(c - v), (s, d) => {
+          for (let k = 0; k < s.length; k++) d[k] = c - s[k];
+        }, true);
+    default: // Div: only x / c is monotone
+      return cb !== undefined && c !== 0
+        ? mono(x, (v) => f(v / c), (s, d) => {
+          for (let k = 0; k < s.length; k++) d[k] = s[k] / c;
+        }, c < 0)
+        : undefined;
+  }
+}
+
+function mono(from: string, map: (x: number) => number, apply: MonotoneMap["apply"], decreasing = false): MonotoneMap {
+  return { from, map, decreasing, apply };
+}
+
+/**
+ * The value of a one-element float32 constant, else undefined. One element
+ * (of any rank) keeps the other operand's elements in place, which the
+ * histogram path relies on.
+ */
+function scalar(graph: Graph, name: string): number | undefined {
+  const t = graph.constant(name);
+  if (!t || t.dtype !== "float32" || t.size !== 1) return undefined;
+  const v = t.toFloat32()[0];
+  return Number.isFinite(v) ? v : undefined;
+}
