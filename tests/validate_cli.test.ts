@@ -5,34 +5,16 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { writeModel } from "../src/onnx/mod.ts";
 import { convNet, NPU_SETTINGS, qdq } from "../src/validate/_testing.ts";
+import { edgeq } from "./fixtures/cli.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const isDeno = "Deno" in globalThis;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI from source; runs overlap, so the file costs about one start per core. */
-function edgeq(...args: string[]): Promise<Run> {
-  const argv = isDeno ? ["run", "-A", "cli.ts", ...args] : ["--import", "tsx", "cli.ts", ...args];
-  return new Promise((resolve) => {
-    execFile(process.execPath, argv, { cwd: ROOT, encoding: "utf8", timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-validate-"));
 const INT8 = path.join(dir, "net.int8.onnx");
