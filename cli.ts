@@ -106,6 +106,7 @@ interface QuantizeFlags {
   symmetricActivations?: boolean;
   calibMethod?: string;
   samples?: string | number;
+  histogramSample?: string | number;
   preprocess?: string;
   eval?: string;
   json?: boolean;
@@ -125,6 +126,7 @@ cli
   .option("--input-shape <name=dims>", "Fix an input's dims, e.g. x=1,3,48,320 (repeatable); static-shape targets need it for dynamic inputs")
   .option("--calib-method <method>", "minmax (default), percentile, entropy or mse")
   .option("--samples <n>", "Use the first N calibration samples (default: all)")
+  .option("--histogram-sample <k>", "percentile/entropy/mse: elements per value and sample that histograms read (default 2048; 0 = whole tensors, exact but slower)")
   .option("--preprocess <file>", "Preprocessing spec (JSON) for image folders")
   .option("--eval <dir>", "Held-out samples: compare the INT8 model with FP32 on them")
   .option("--json", "Print the report as one JSON document")
@@ -143,6 +145,10 @@ cli
     const samples = f.samples === undefined ? undefined : Number(f.samples);
     if (samples !== undefined && !(Number.isInteger(samples) && samples > 0)) {
       throw new InputError(`Option --samples must be a positive integer, got "${f.samples}"`);
+    }
+    const histogramSample = f.histogramSample === undefined ? undefined : Number(f.histogramSample);
+    if (histogramSample !== undefined && !(Number.isInteger(histogramSample) && (histogramSample === 0 || histogramSample >= 16))) {
+      throw new InputError(`Option --histogram-sample must be 0 (whole tensors) or an integer ≥ 16, got "${f.histogramSample}"`);
     }
     const maxDrop = f.maxDrop === undefined ? undefined : Number(f.maxDrop);
     if (maxDrop !== undefined && !(maxDrop >= 0 && maxDrop < 1)) {
@@ -184,7 +190,7 @@ cli
     const progress = progressLine();
     const report = await quantizeModel(model, calib, {
       ...options,
-      calibration: { method: method as CalibMethod, samples },
+      calibration: { method: method as CalibMethod, samples, histogramSample },
       onProgress: (step, done, total) => step === "calibrate" && progress(`calibrating ${done}/${total}`),
     });
     progress("");

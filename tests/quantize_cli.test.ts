@@ -112,6 +112,7 @@ test("quantize option errors name the option", () => {
     [["--activations", "int4"], /--activations must be uint8 or int8, got "int4"/],
     [["--calib-method", "magic"], /--calib-method must be one of minmax, percentile, entropy, mse, got "magic"/],
     [["--samples", "0"], /--samples must be a positive integer, got "0"/],
+    [["--histogram-sample", "8"], /--histogram-sample must be 0 \(whole tensors\) or an integer ≥ 16, got "8"/],
     [["--per-channel", "--per-tensor"], /--per-channel and --per-tensor exclude each other/],
   ];
   for (const [extra, message] of cases) {

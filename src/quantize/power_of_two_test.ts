@@ -2,8 +2,8 @@
 // power of two, biases too, zero points 0 for symmetric int8) and float biases.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { nodesOf, qdqProblems, quantizeAndCompare } from "./_check.ts";
-import { Builder, ints } from "./_graphs.ts";
+import { nodesOf, qdqProblems, quantizeAndCompare } from "./_testing_check.ts";
+import { Builder, ints } from "./_testing_graphs.ts";
 import { randomInput } from "./_testing.ts";
 
 const P2 = suite("quantize: power-of-two scales and float bias");

@@ -2,7 +2,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { loadTarget } from "../targets/load.ts";
-import { Builder, ints } from "./_graphs.ts";
+import { Builder, ints } from "./_testing_graphs.ts";
 import { targetPreflight } from "./preflight.ts";
 import { quantizeOptionsFor } from "./target_options.ts";
 

@@ -10,7 +10,7 @@ import { encodeModel } from "../onnx/encode.ts";
 import { readModel } from "../onnx/file.ts";
 import type { TensorValue } from "../runtime/types.ts";
 import { REAL_MODELS } from "../../tests/fixtures/onnx_models.ts";
-import { qdqProblems } from "./_check.ts";
+import { qdqProblems } from "./_testing_check.ts";
 import { cosine, type Feeds, minMaxRanges, randomInput, runModel, textPage } from "./_testing.ts";
 import { planQuantization } from "./plan.ts";
 import { quantize } from "./quantize.ts";

@@ -9,7 +9,7 @@ import { cloneModel } from "../ir/clone.ts";
 import type { Model } from "../ir/model.ts";
 import type { Node } from "../ir/node.ts";
 import { Tensor, type TypedArray } from "../ir/tensor.ts";
-import { Builder, int, ints } from "../quantize/_graphs.ts";
+import { Builder, int, ints } from "../quantize/_testing_graphs.ts";
 import { planQuantization } from "../quantize/plan.ts";
 import { quantize } from "../quantize/quantize.ts";
 import type { QuantizeOptions } from "../quantize/types.ts";

@@ -3,7 +3,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Node } from "../ir/node.ts";
-import { Builder, int, ints } from "../quantize/_graphs.ts";
+import { Builder, int, ints } from "../quantize/_testing_graphs.ts";
 import type { Model } from "../ir/model.ts";
 import type { OpLimits, TargetProfile } from "../targets/types.ts";
 import { convNet, cpuLike, dqInput, nodeNamed, NPU_SETTINGS, npuLike, opsWith, qdq } from "./_testing.ts";

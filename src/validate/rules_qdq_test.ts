@@ -5,7 +5,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import type { Model } from "../ir/model.ts";
-import { Builder } from "../quantize/_graphs.ts";
+import { Builder } from "../quantize/_testing_graphs.ts";
 import type { TargetProfile } from "../targets/types.ts";
 import { asicLike, convNet, cpuLike, dqInput, NPU_SETTINGS, npuLike, qdq, setInit } from "./_testing.ts";
 import type { RuleOutcome } from "./report.ts";
