@@ -7,6 +7,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { getRuntime, RUNTIME_NAMES } from "./mod.ts";
 import type { Runtime, RuntimeName, Session, TensorValue } from "./types.ts";
+import { seededFloats } from "../../tests/fixtures/onnx_models.ts";
 
 // PaddleOCR's text-direction classifier: a small real CNN ending in softmax.
 const MODEL_PATH = fileURLToPath(
@@ -15,23 +16,9 @@ const MODEL_PATH = fileURLToPath(
 const INPUT = "x";
 const OUTPUT = "softmax_0.tmp_0";
 
-/** Deterministic values in [-1, 1) (mulberry32), the same on every runtime. */
-function pseudoRandom(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let a = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
-
 function image(batch: number, seed = 42): TensorValue {
   const dims = [batch, 3, 48, 192];
-  return { dtype: "float32", dims, data: pseudoRandom(dims.reduce((a, b) => a * b), seed) };
+  return { dtype: "float32", dims, data: seededFloats(dims.reduce((a, b) => a * b), seed) };
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
