@@ -3,7 +3,11 @@
  * the wall time of the whole pipeline (normalize → plan → calibrate →
  * quantize, on the values the plan asks for) divided by the time of plain
  * FP32 forward passes over the same calibration samples, with the original
- * model, in the same runtime, with default session options.
+ * model, in the same runtime, with default session options. Two floors: the
+ * passes alone (the headline, `ratio`), and the passes plus opening the
+ * plain session and its first, cold pass (`floorS`, `ratioS`), since a
+ * user's forward passes need a session too while the pipeline's total
+ * includes opening its own.
  *
  *   npm run bench:data      # renders bench/.data/ocr once
  *   node --import tsx bench/calib_cost.ts [--n 128] [--det-n 32] [--reps 3]
@@ -14,13 +18,16 @@
  * neither side times file reads. Each row splits the pipeline's time:
  *
  * - `plain`: ms per plain forward pass (the floor is N of them);
+ * - `session`: ms to open the plain session plus its first pass's extra
+ *   over a steady one (`floorS` = floor + session);
  * - `normalize`, `quantize`: those steps' wall time;
  * - `calibSetup`: planning, building and encoding the augmented model,
- *   opening its session, and the first sample's extra cost over a steady one;
+ *   opening its session, the probe run that learns the values' sizes
+ *   (histogram methods), and the first sample's extra cost over a steady one;
  * - `perSample`: steady ms per calibration sample, and `steady` that as a
  *   multiple of a plain pass (where the ratio tends as N grows);
  * - `ranges`: reading ranges from the observers after the last sample;
- * - `ratio`: total / floor at this N.
+ * - `ratio`: total / floor at this N; `ratioS`: total / floorS.
  *
  * Runs are interleaved (the floor, then each method, per repetition) and
  * medians reported, because other processes on a shared machine slow runs
@@ -76,14 +83,20 @@ async function samples(task: string, n: number): Promise<Dataset> {
   return { size: loaded.length, inputNames: disk.inputNames, get: (i) => Promise.resolve(loaded[i]), id: (i) => disk.id(i) };
 }
 
-/** ms of plain forward passes over `data`, original model, default options (one untimed warm-up). */
-async function floorMs(bytes: Uint8Array, data: Dataset): Promise<number> {
+/**
+ * ms of plain forward passes over `data`, original model, default options,
+ * after one warm-up pass (`passes`); and ms to open that session plus the
+ * warm-up's extra over a steady pass (`session`).
+ */
+async function floorMs(bytes: Uint8Array, data: Dataset): Promise<{ passes: number; session: number }> {
+  const t0 = performance.now();
   const s = await runtime.createSession(bytes);
   try {
     await s.run(await data.get(0));
     const t = performance.now();
     for (let i = 0; i < data.size; i++) await s.run(await data.get(i));
-    return performance.now() - t;
+    const passes = performance.now() - t;
+    return { passes, session: t - t0 - passes / data.size };
   } finally {
     await s.release();
   }
@@ -128,14 +141,16 @@ for (const task of tasks) {
   const data = await samples(task, task === "det" ? DET_N : N);
   const file = assets(FILES[task]);
   const bytes = fs.readFileSync(file);
-  const floors: number[] = [];
+  const floors: number[] = [], opens: number[] = [];
   const runs = new Map<CalibMethod, Timing[]>(methods.map((m) => [m, []]));
   await pipelineMs(file, data, methods[0]); // warm-up: JIT, ORT libraries
   for (let rep = 0; rep < REPS; rep++) {
-    floors.push(await floorMs(bytes, data));
+    const f = await floorMs(bytes, data);
+    floors.push(f.passes);
+    opens.push(f.session);
     for (const m of methods) runs.get(m)!.push(await pipelineMs(file, data, m));
   }
-  const floor = median(floors), pass = floor / data.size;
+  const floor = median(floors), pass = floor / data.size, open = median(opens);
   for (const m of methods) {
     const t = runs.get(m)!;
     const med = (k: keyof Timing) => median(t.map((x) => x[k]));
@@ -145,6 +160,7 @@ for (const task of tasks) {
       samples: data.size,
       plain: +pass.toFixed(2),
       floor: Math.round(floor),
+      session: Math.round(open),
       normalize: Math.round(med("normalize")),
       calibSetup: Math.round(med("calibSetup")),
       perSample: +med("perSample").toFixed(2),
@@ -153,6 +169,7 @@ for (const task of tasks) {
       quantize: Math.round(med("quantize")),
       total: Math.round(med("total")),
       ratio: +(med("total") / floor).toFixed(2),
+      ratioS: +(med("total") / (floor + open)).toFixed(2),
     };
     rows.push(row);
     if (!json) process.stderr.write(`${JSON.stringify(row)}\n`);

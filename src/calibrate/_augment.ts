@@ -13,43 +13,65 @@ import { encodeModel } from "../onnx/encode.ts";
 export interface AugmentRequest {
   /** Values made graph outputs, fetched whole. */
   whole: readonly string[];
-  /** Values reduced to their min and max inside the graph. */
+  /** Values (node outputs or graph inputs) reduced to their min and max inside the graph. */
   extremes: readonly string[];
-  /** Values of `extremes` also subsampled inside the graph. */
+  /** Node outputs of `extremes` also subsampled inside the graph. */
   sampled: readonly string[];
-  /** Subsample size: a value of n elements keeps every ⌊n / size + 1⌋-th, at most `size` (all when n < size). */
+  /** Values of `extremes` known to be 4-D, with their channel counts (see `channelCounts`): reduced per channel. */
+  channels: ReadonlyMap<string, number>;
+  /** Subsample size, for the caller's plans ({@linkcode subsamplePlan}); the graph takes strides as inputs. */
   size: number;
 }
 
-/** An encoded augmented model and the names of its extra outputs and input. */
+/** An encoded augmented model and the names of its extra outputs and inputs. */
 export interface Augmented {
   bytes: Uint8Array;
-  /** float32 [min₀, max₀, min₁, max₁, …] of `extremes`, in order; "" when none. */
-  extremes: string;
+  /**
+   * float32 statistics of `extremes`, value after value: [min, max] (a value
+   * not in `channels`) or its C per-channel minima then C maxima, followed,
+   * for a value of `sampled`, by its subsample; "" when no extremes.
+   */
+  stats: string;
   /** int64 element counts of `sampled`, in order; "" when none. */
   sizes: string;
-  /** float32 concatenated subsamples of `sampled`, in order; "" when none. */
-  subsample: string;
-  /** int64 [1] input: the subsample offset of this run (see {@linkcode subsampleLayout}); "" when none. */
-  offset: string;
+  /** int64 [k] inputs: where each of the k `sampled` values starts and its stride (see {@linkcode subsamplePlan}); "" when none. */
+  starts: string;
+  steps: string;
 }
 
 /**
- * Copies `model` and adds, right after the node computing each value (so
- * the reductions read it while it is still in cache):
+ * Copies `model` and adds, for each value of `extremes`:
  *
- * - for `extremes`: Reshape to 1-D (a view), then ReduceMin and ReduceMax
- *   with keepdims, whose [1]-shaped results concatenate into one output;
- * - for `sampled`: Shape of the 1-D view (its element count n), the step
- *   s = ⌊(n + size) / size⌋, the start (offset mod s) and a strided Slice;
- *   counts and slices concatenate into one output each.
+ * - ReduceMin and ReduceMax: over the whole tensor (after a Reshape to 1-D,
+ *   a view), or, for 4-D values of known channel count, over axes 0, 2 and
+ *   3 (the caller finishes those: C numbers each);
+ * - for `sampled`: Shape of the 1-D view (its element count, also the
+ *   Slice's end) and a strided Slice whose start and step come from the
+ *   `starts` and `steps` inputs, split once at the top of the graph.
  *
- * Why: ONNX Runtime copies each fetched output into JavaScript and charges
- * several microseconds per output and per feed, but about one per node, so
- * hundreds of small nodes feeding three outputs beat fetching activations
- * (two scalars and a few thousand elements instead of up to 10⁵ per value).
- * The offset input moves the strided positions between samples, so a step
- * that divides a row length does not keep sampling the same columns.
+ * Everything concatenates into one float output (`stats`) and one int64
+ * output (`sizes`). Why:
+ *
+ * - ONNX Runtime copies each fetched output into JavaScript and charges
+ *   several microseconds per output and per feed, but about one per node,
+ *   so hundreds of small nodes feeding two outputs beat fetching
+ *   activations (a few numbers and a few thousand elements instead of up to
+ *   10⁵ per value).
+ * - ONNX Runtime orders nodes by a depth-first walk back from the last leaf
+ *   of the node list, visiting a node's inputs highest index first. With
+ *   one output, its Concat last and the added nodes appended in reverse
+ *   value order, the walk reaches each value's reductions right after the
+ *   value: they read it while it is still in cache and it can be freed.
+ *   Added right after each producer, they all ran after the whole network
+ *   instead, reading every activation back from memory (a third of the
+ *   detector's and the classifier's overhead over a plain pass).
+ * - A reduction over a whole tensor runs on one thread, one over its
+ *   channels on all of them (worth it on large activations: see Sessions).
+ * - Strides are inputs, computed in JavaScript from the sizes of the
+ *   previous run, rather than computed in the graph from each value's size:
+ *   that took three more nodes per value, about 15% of the classifier's run
+ *   time (session creation costs about the same either way: a Split's many
+ *   outputs are dear there).
  */
 export function augment(model: Model, req: AugmentRequest): Augmented {
   const copy = cloneModel(model);
@@ -59,7 +81,7 @@ export function augment(model: Model, req: AugmentRequest): Augmented {
     if (!declared.has(v)) g.outputs.push({ name: v });
     declared.add(v);
   }
-  const out: Augmented = { bytes: new Uint8Array(0), extremes: "", sizes: "", subsample: "", offset: "" };
+  const out: Augmented = { bytes: new Uint8Array(0), stats: "", sizes: "", starts: "", steps: "" };
   if (req.extremes.length === 0) return { ...out, bytes: encodeModel(copy).bytes };
 
   const base = g.uniqueName("edgeq");
@@ -68,61 +90,105 @@ export function augment(model: Model, req: AugmentRequest): Augmented {
     return `${base}.${name}`;
   };
   const flatShape = int64("minus_one", -1n);
-  const sampled = new Set(req.sampled);
-  let size = "", zero = "", end = "";
-  if (sampled.size > 0) {
-    size = int64("size", BigInt(req.size));
-    zero = int64("zero", 0n);
-    end = int64("end", 2n ** 62n);
-    out.offset = `${base}.offset`;
-    g.inputs.push({ name: out.offset, dtype: "int64", shape: [1] });
+  // Reductions take their axes as an input from opset 18 on, as an attribute before.
+  const axesByInput = copy.opset() >= 18;
+  let channelAxes = "";
+  if (req.channels.size > 0 && axesByInput) {
+    channelAxes = `${base}.channel_axes`;
+    g.addInitializer(Tensor.fromArray(channelAxes, [3], new BigInt64Array([0n, 2n, 3n])));
   }
-  const after = new Map<Node, Node[]>();
-  const ends: string[] = [], counts: string[] = [], slices: string[] = [];
+  const sampled = new Set(req.sampled);
+  const top: Node[] = [];
+  let zero = "", starts: string[] = [], steps: string[] = [];
+  if (sampled.size > 0) {
+    zero = int64("zero", 0n);
+    out.starts = `${base}.starts`;
+    out.steps = `${base}.steps`;
+    const k = req.sampled.length;
+    const ones = `${base}.ones`;
+    g.addInitializer(Tensor.fromArray(ones, [k], new BigInt64Array(k).fill(1n)));
+    // Split takes its sizes as an input from opset 13 on, as an attribute before.
+    const byInput = copy.opset() >= 13;
+    const split = (input: string) => {
+      g.inputs.push({ name: input, dtype: "int64", shape: [k] });
+      const parts = req.sampled.map((_, i) => `${input}.${i}`);
+      top.push(new Node({
+        opType: "Split",
+        name: `${input}.split`,
+        inputs: byInput ? [input, ones] : [input],
+        outputs: parts,
+        attrs: { axis: { type: "int", value: 0 }, ...(byInput ? {} : { split: { type: "ints", value: parts.map(() => 1) } }) },
+      }));
+      return parts;
+    };
+    starts = split(out.starts);
+    steps = split(out.steps);
+  }
+  const added: Node[][] = [];
+  const stats: string[] = [], counts: string[] = [];
+  let s = 0;
   req.extremes.forEach((v, k) => {
-    const producer = g.producer(v);
-    if (!producer) throw new Error(`internal: no producer of "${v}"`);
+    if (!g.producer(v) && !g.inputs.some((i) => i.name === v)) throw new Error(`internal: no producer of "${v}"`);
     const p = `${base}.${k}`;
     const nodes: Node[] = [];
     const add = (opType: string, name: string, inputs: string[], attrs?: NodeInit["attrs"]) => {
       nodes.push(new Node({ opType, name: `${p}.${name}`, inputs, outputs: [`${p}.${name}`], attrs }));
       return `${p}.${name}`;
     };
-    const flat = add("Reshape", "flat", [v, flatShape]);
-    const keep = { keepdims: { type: "int" as const, value: 1 } };
-    ends.push(add("ReduceMin", "min", [flat], keep), add("ReduceMax", "max", [flat], keep));
+    const flat = !req.channels.has(v) || sampled.has(v) ? add("Reshape", "flat", [v, flatShape]) : "";
+    if (req.channels.has(v)) {
+      const drop = { keepdims: { type: "int" as const, value: 0 } };
+      const attrs = axesByInput ? drop : { ...drop, axes: { type: "ints" as const, value: [0, 2, 3] } };
+      const ins = axesByInput ? [v, channelAxes] : [v];
+      stats.push(add("ReduceMin", "cmin", ins, attrs), add("ReduceMax", "cmax", ins, attrs));
+    } else {
+      const keep = { keepdims: { type: "int" as const, value: 1 } };
+      stats.push(add("ReduceMin", "min", [flat], keep), add("ReduceMax", "max", [flat], keep));
+    }
     if (sampled.has(v)) {
       const n = add("Shape", "n", [flat]);
-      const step = add("Div", "step", [add("Add", "n_plus", [n, size]), size]);
-      const start = add("Mod", "start", [out.offset, step]);
       counts.push(n);
-      slices.push(add("Slice", "sub", [flat, start, end, zero, step]));
+      stats.push(add("Slice", "sub", [flat, starts[s], n, zero, steps[s]]));
+      s++;
     }
-    after.set(producer, [...(after.get(producer) ?? []), ...nodes]);
+    added.push(nodes);
   });
-  g.nodes = g.nodes.flatMap((n) => [n, ...(after.get(n) ?? [])]);
   const concat = (name: string, parts: string[]) => {
     const o = `${base}.${name}`;
-    g.nodes.push(new Node({ opType: "Concat", name: o, inputs: parts, outputs: [o], attrs: { axis: { type: "int", value: 0 } } }));
     g.outputs.push({ name: o });
-    return o;
+    return new Node({ opType: "Concat", name: o, inputs: parts, outputs: [o], attrs: { axis: { type: "int", value: 0 } } });
   };
-  out.extremes = concat("extremes", ends);
-  if (slices.length > 0) {
-    out.sizes = concat("sizes", counts);
-    out.subsample = concat("subsample", slices);
-  }
+  // Inputs first, then the model, then (see above) the added nodes last value first, sizes, stats.
+  const tail = counts.length > 0 ? [concat("sizes", counts)] : [];
+  if (counts.length > 0) out.sizes = `${base}.sizes`;
+  tail.push(concat("stats", stats));
+  out.stats = `${base}.stats`;
+  g.nodes = [...top, ...g.nodes, ...added.reverse().flat(), ...tail];
   g.invalidate();
   return { ...out, bytes: encodeModel(copy).bytes };
 }
 
 /**
- * Where a value of `n` elements was sampled in a run with `offset`: every
- * `step`-th element from `start`, `length` of them (as the augmented graph
- * computes it, in exact integer arithmetic).
+ * How to subsample a value of `n` elements with `offset`: every `step`-th
+ * element from `start`, step = ⌊(n + size) / size⌋ (so at most `size`
+ * elements, all of them when n < size) and start = offset mod step (the
+ * offset moves between samples, so a step that divides a row length does not
+ * keep sampling the same columns).
  */
-export function subsampleLayout(n: number, size: number, offset: number): { start: number; step: number; length: number } {
+export function subsamplePlan(n: number, size: number, offset: number): { start: number; step: number } {
   const step = Math.floor((n + size) / size);
-  const start = offset % step;
-  return { start, step, length: n > start ? Math.ceil((n - start) / step) : 0 };
+  return { start: offset % step, step };
+}
+
+/**
+ * What a strided slice of a value of `n` elements gives: `fetched` elements
+ * (as the Slice in the graph computes them), of which the first `length` =
+ * ⌊n / step⌋ are used. The length does not depend on the start, so a value
+ * of fixed shape gets one weight on every sample (which the histograms'
+ * integer tables rely on). The element dropped, when there is one, lies in
+ * the last `step` positions, so those are sampled slightly less often than
+ * the rest (fewer than n / size of the n elements).
+ */
+export function subsampleTake(n: number, start: number, step: number): { length: number; fetched: number } {
+  return { length: Math.floor(n / step), fetched: n > start ? Math.ceil((n - start) / step) : 0 };
 }

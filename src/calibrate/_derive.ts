@@ -28,6 +28,10 @@ export interface Derivation {
   root: string;
   /** Applied in order, root first. */
   maps: MonotoneMap[];
+  /** The nearest wanted value on the chain (the root or a derived value): computing from it skips the shared prefix. */
+  via: string;
+  /** The maps from `via` on (the tail of `maps`). */
+  rest: MonotoneMap[];
 }
 
 /**
@@ -43,9 +47,11 @@ export function derivations(graph: Graph, wanted: ReadonlySet<string>, inputs: R
     const y = node.outputs[0];
     if (!y || node.outputs.length !== 1) continue;
     const m = monotoneMap(graph, node);
-    const from = m && (roots.has(m.from) ? { root: m.from, maps: [] } : chain.get(m.from));
-    if (m && from) chain.set(y, { root: from.root, maps: [...from.maps, m] });
-    else if (wanted.has(y)) roots.add(y);
+    const from = m && (roots.has(m.from) ? { root: m.from, maps: [], via: m.from, rest: [] } : chain.get(m.from));
+    if (m && from) {
+      const near = wanted.has(m.from);
+      chain.set(y, { root: from.root, maps: [...from.maps, m], via: near ? m.from : from.via, rest: near ? [m] : [...from.rest, m] });
+    } else if (wanted.has(y)) roots.add(y);
   }
   for (const v of chain.keys()) if (!wanted.has(v)) chain.delete(v);
   return chain;
@@ -53,14 +59,18 @@ export function derivations(graph: Graph, wanted: ReadonlySet<string>, inputs: R
 
 /** f of the extremes [min, max] through a chain: the extremes of the derived value. */
 export function mapExtremes(maps: readonly MonotoneMap[], min: number, max: number): [number, number] {
-  for (const m of maps) [min, max] = m.decreasing ? [m.map(max), m.map(min)] : [m.map(min), m.map(max)];
+  for (const m of maps) {
+    const a = m.map(min), b = m.map(max);
+    [min, max] = m.decreasing ? [b, a] : [a, b];
+  }
   return [min, max];
 }
 
 /**
- * The op as a monotone map of its one float input, or undefined. Each op
- * writes its own `apply` loop: one loop shared by all ops would call `map`
- * through a megamorphic call site, several times slower per element.
+ * The op as a monotone map of its one float input, or undefined. Each `apply`
+ * calls a loop shared by every map of its kind (defined once below): a loop
+ * per map instance would be optimized separately, and with a calibration's
+ * hundred-odd calls each mostly run unoptimized.
  */
 export function monotoneMap(graph: Graph, node: Node): MonotoneMap | undefined {
   if (node.domain !== "" && node.domain !== "ai.onnx") return undefined;
@@ -71,35 +81,22 @@ export function monotoneMap(graph: Graph, node: Node): MonotoneMap | undefined {
   const f = Math.fround;
   switch (node.opType) {
     case "Relu":
-      return mono(x, (v) => (v > 0 ? v : 0), (s, d) => {
-        for (let k = 0; k < s.length; k++) d[k] = s[k] > 0 ? s[k] : 0;
-      });
+      return mono(x, (v) => (v > 0 ? v : 0), reluInto);
     case "Sqrt":
-      return mono(x, (v) => f(Math.sqrt(v)), (s, d) => {
-        for (let k = 0; k < s.length; k++) d[k] = Math.sqrt(s[k]);
-      });
+      return mono(x, (v) => f(Math.sqrt(v)), sqrtInto);
     case "Sigmoid":
-      return mono(x, (v) => f(1 / (1 + Math.exp(-v))), (s, d) => {
-        for (let k = 0; k < s.length; k++) d[k] = 1 / (1 + Math.exp(-s[k]));
-      });
+      return mono(x, (v) => f(1 / (1 + Math.exp(-v))), sigmoidInto);
     case "Clip": {
       // Bounds are inputs from opset 11 on, attributes before.
       const lo = node.inputs[1] ? scalar(graph, node.inputs[1]) : node.attrFloat("min", -Infinity);
       const hi = node.inputs[2] ? scalar(graph, node.inputs[2]) : node.attrFloat("max", Infinity);
       if (lo === undefined || hi === undefined || !(lo <= hi)) return undefined;
-      return mono(x, (v) => (v < lo ? lo : v > hi ? hi : v), (s, d) => {
-        for (let k = 0; k < s.length; k++) {
-          const v = s[k];
-          d[k] = v < lo ? lo : v > hi ? hi : v;
-        }
-      });
+      return mono(x, (v) => (v < lo ? lo : v > hi ? hi : v), (s, d) => clipInto(s, d, lo, hi));
     }
     case "HardSigmoid": {
       const a = f(node.attrFloat("alpha", 0.2)), b = f(node.attrFloat("beta", 0.5));
       const map = (v: number) => Math.min(1, Math.max(0, f(f(a * v) + b)));
-      return mono(x, map, (s, d) => {
-        for (let k = 0; k < s.length; k++) d[k] = Math.min(1, Math.max(0, f(f(a * s[k]) + b)));
-      }, a < 0);
+      return mono(x, map, (s, d) => hardSigmoidInto(s, d, a, b), a < 0);
     }
   }
   return undefined;
@@ -115,32 +112,62 @@ function affine(graph: Graph, node: Node): MonotoneMap | undefined {
   // store, or fround) are exact, as ONNX Runtime's are.
   switch (node.opType) {
     case "Add":
-      return mono(x, (v) => f(v + c), (s, d) => {
-        for (let k = 0; k < s.length; k++) d[k] = s[k] + c;
-      });
+      return mono(x, (v) => f(v + c), (s, d) => addInto(s, d, c));
     case "Mul":
-      return c === 0 ? undefined : mono(x, (v) => f(v * c), (s, d) => {
-        for (let k = 0; k < s.length; k++) d[k] = s[k] * c;
-      }, c < 0);
+      return c === 0 ? undefined : mono(x, (v) => f(v * c), (s, d) => mulInto(s, d, c), c < 0);
     case "Sub":
       return cb !== undefined
-        ? mono(x, (v) => f(v - c), (s, d) => {
-          for (let k = 0; k < s.length; k++) d[k] = s[k] - c;
-        })
-        : mono(x, (v) => f(c - v), (s, d) => {
-          for (let k = 0; k < s.length; k++) d[k] = c - s[k];
-        }, true);
+        ? mono(x, (v) => f(v - c), (s, d) => addInto(s, d, -c))
+        : mono(x, (v) => f(c - v), (s, d) => subFromInto(s, d, c), true);
     default: // Div: only x / c is monotone
-      return cb !== undefined && c !== 0
-        ? mono(x, (v) => f(v / c), (s, d) => {
-          for (let k = 0; k < s.length; k++) d[k] = s[k] / c;
-        }, c < 0)
-        : undefined;
+      return cb !== undefined && c !== 0 ? mono(x, (v) => f(v / c), (s, d) => divInto(s, d, c), c < 0) : undefined;
   }
 }
 
 function mono(from: string, map: (x: number) => number, apply: MonotoneMap["apply"], decreasing = false): MonotoneMap {
   return { from, map, decreasing, apply };
+}
+
+// The loops, one per kind of map (dst may be src).
+
+function addInto(s: Float32Array, d: Float32Array, c: number): void {
+  for (let k = 0; k < s.length; k++) d[k] = s[k] + c;
+}
+
+function mulInto(s: Float32Array, d: Float32Array, c: number): void {
+  for (let k = 0; k < s.length; k++) d[k] = s[k] * c;
+}
+
+function divInto(s: Float32Array, d: Float32Array, c: number): void {
+  for (let k = 0; k < s.length; k++) d[k] = s[k] / c;
+}
+
+function subFromInto(s: Float32Array, d: Float32Array, c: number): void {
+  for (let k = 0; k < s.length; k++) d[k] = c - s[k];
+}
+
+function clipInto(s: Float32Array, d: Float32Array, lo: number, hi: number): void {
+  for (let k = 0; k < s.length; k++) {
+    const v = s[k];
+    d[k] = v < lo ? lo : v > hi ? hi : v;
+  }
+}
+
+function reluInto(s: Float32Array, d: Float32Array): void {
+  for (let k = 0; k < s.length; k++) d[k] = s[k] > 0 ? s[k] : 0;
+}
+
+function sqrtInto(s: Float32Array, d: Float32Array): void {
+  for (let k = 0; k < s.length; k++) d[k] = Math.sqrt(s[k]);
+}
+
+function sigmoidInto(s: Float32Array, d: Float32Array): void {
+  for (let k = 0; k < s.length; k++) d[k] = 1 / (1 + Math.exp(-s[k]));
+}
+
+function hardSigmoidInto(s: Float32Array, d: Float32Array, a: number, b: number): void {
+  const f = Math.fround;
+  for (let k = 0; k < s.length; k++) d[k] = Math.min(1, Math.max(0, f(f(a * s[k]) + b)));
 }
 
 /**

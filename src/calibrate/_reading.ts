@@ -4,7 +4,7 @@
  * in. Private to src/calibrate/.
  */
 import type { TensorValue } from "../runtime/types.ts";
-import { type MonotoneMap, mapExtremes } from "./_derive.ts";
+import { type Derivation, type MonotoneMap, mapExtremes } from "./_derive.ts";
 import { scanFinite } from "./_scan.ts";
 import { ChannelObserver } from "./channel.ts";
 import { Histogram } from "./histogram.ts";
@@ -49,7 +49,7 @@ export function derivedReading(root: Reading, maps: readonly MonotoneMap[], buff
   if (!Number.isFinite(min) || !Number.isFinite(max)) return undefined;
   let data: Float32Array | undefined;
   if (root.data) {
-    data = buffer.subarray(0, root.data.length);
+    data = buffer.length === root.data.length ? buffer : buffer.subarray(0, root.data.length);
     let src = root.data;
     for (const m of maps) {
       m.apply(src, data);
@@ -57,7 +57,47 @@ export function derivedReading(root: Reading, maps: readonly MonotoneMap[], buff
     }
   }
   // Same elements in the same order, but a scalar constant may change the rank: no dims.
-  return { ...root, min, max, data, dims: undefined };
+  return { min, max, nonFinite: 0, data, whole: root.whole, weight: root.weight };
+}
+
+// Derived data up to this many elements is kept per value for the values derived from it.
+const KEEP = 1 << 16;
+
+/**
+ * Derived values' readings, one sample at a time. A value is computed from
+ * the nearest requested value on its chain (`via`), whose data this sample
+ * is kept when it is a subsample or small (Clip(Add(x, 3)) then its Div by 6
+ * is one more pass, not three); large whole tensors share one buffer and are
+ * computed from their root.
+ */
+export class DerivedReadings {
+  readonly #buffers = new Map<string, Float32Array>();
+  readonly #done = new Map<string, Reading>();
+  #shared = new Float32Array(0);
+
+  /** Starts a sample. */
+  next(): void {
+    this.#done.clear();
+  }
+
+  /** `v`'s reading from this sample's `readings` (and values derived before it), or undefined as {@linkcode derivedReading}. */
+  read(v: string, d: Derivation, readings: ReadonlyMap<string, Reading>): Reading | undefined {
+    const via = this.#done.get(d.via) ?? readings.get(d.via);
+    const [from, maps] = via?.data === undefined || via.data.length <= KEEP ? [via, d.rest] : [readings.get(d.root), d.maps];
+    if (!from) return undefined;
+    const n = from.data?.length ?? 0;
+    let buffer: Float32Array;
+    if (n <= KEEP) {
+      buffer = this.#buffers.get(v) ?? new Float32Array(0);
+      if (buffer.length < n) this.#buffers.set(v, buffer = new Float32Array(n));
+    } else {
+      if (this.#shared.length < n) this.#shared = new Float32Array(n);
+      buffer = this.#shared;
+    }
+    const r = derivedReading(from, maps, buffer);
+    if (r) this.#done.set(v, r);
+    return r;
+  }
 }
 
 /** Folds a reading into each observer. */

@@ -17,13 +17,17 @@ const enum Need {
 
 /** The routes of all requested values. */
 export interface Routes {
-  /** Graph inputs, read from the feeds. */
+  /** Graph inputs, read from the feeds (their extremes reduced in the graph unless read whole). */
   inputs: string[];
-  /** Graph inputs whose histograms (or their derived values') read a subsample. */
+  /** Graph inputs whose histograms (or their derived values') read a subsample of the feed. */
   sampledInputs: string[];
   /** Computed values fetched whole. */
   whole: string[];
-  /** Computed values reduced to their extremes in the graph (includes `sampled`). */
+  /**
+   * Values reduced to their extremes in the graph: computed values (includes
+   * `sampled`) and graph inputs not read whole (ONNX Runtime's vectorized
+   * reduction beats a JavaScript scan of a large input).
+   */
   extremes: string[];
   /** Computed values also subsampled in the graph. */
   sampled: string[];
@@ -63,7 +67,7 @@ export function route(
     inputs: [...inputs],
     sampledInputs: [...inputs].filter((v) => need.get(v) === Need.Sample),
     whole: computed.filter((v) => need.get(v) === Need.Whole),
-    extremes: computed.filter((v) => need.get(v) !== Need.Whole),
+    extremes: [...[...inputs].filter((v) => need.get(v) !== Need.Whole), ...computed.filter((v) => need.get(v) !== Need.Whole)],
     sampled: computed.filter((v) => need.get(v) === Need.Sample),
     derived,
   };

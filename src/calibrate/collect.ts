@@ -8,9 +8,10 @@ import type { Dataset, Sample } from "../data/types.ts";
 import { InputError } from "../errors.ts";
 import type { Model } from "../ir/model.ts";
 import type { Runtime, TensorValue } from "../runtime/types.ts";
-import { subsampleLayout } from "./_augment.ts";
+import { subsamplePlan, subsampleTake } from "./_augment.ts";
+import { channelCounts } from "./_channels.ts";
 import { resolveCollectOptions } from "./_options.ts";
-import { type AnyObserver, derivedReading, observeReading, type Reading, wholeReading } from "./_reading.ts";
+import { type AnyObserver, DerivedReadings, observeReading, type Reading, wholeReading } from "./_reading.ts";
 import { route } from "./_route.ts";
 import { Sessions } from "./_session.ts";
 import { ChannelObserver } from "./channel.ts";
@@ -35,10 +36,11 @@ export type Observers<R extends readonly StatRequest[]> = { -readonly [K in keyo
  * a value computed from another by monotone elementwise ops (Relu, Clip,
  * scaling by a constant, …) is computed from that value's reading in
  * JavaScript; the rest are reduced inside ONNX Runtime to their exact min
- * and max, plus (for histograms) a strided subsample of at most
- * `opts.histogramSample` elements per sample, or fetched whole when
- * `histogramSample` is 0 or a channel statistic needs the tensor. Memory
- * does not grow with the number of samples.
+ * and max (graph inputs too, whose other readings come from the feeds), plus
+ * (for histograms) a strided subsample of about `opts.histogramSample`
+ * elements per sample, or fetched whole when `histogramSample` is 0 or a
+ * channel statistic needs the tensor. Memory does not grow with the number
+ * of samples.
  *
  * @example
  * ```ts
@@ -75,13 +77,16 @@ export async function collect<const R extends readonly StatRequest[]>(
     return obs;
   });
 
-  // Subsampling needs Slice with steps and Mod (opset 10); older models read histograms whole.
+  // Subsampling needs Slice with steps (opset 10); older models read histograms whole.
   const routes = route(g, requested, feedNames, o.histogramSample, model.opset() >= 10);
-  const reread = [...routes.whole, ...routes.extremes, ...routes.derived.keys()];
-  const request = { whole: routes.whole, extremes: routes.extremes, sampled: routes.sampled, size: o.histogramSample };
+  // Values that may need re-reading whole; inputs are whole in the feeds.
+  const reread = [...routes.whole, ...routes.extremes.filter((v) => !routes.inputs.includes(v)), ...routes.derived.keys()];
+  const known = channelCounts(g);
+  const channels = new Map(routes.extremes.filter((v) => known.has(v)).map((v) => [v, known.get(v)!]));
+  const request = { whole: routes.whole, extremes: routes.extremes, sampled: routes.sampled, channels, size: o.histogramSample };
   const session = new Sessions(model, request, reread, o.session, runtime);
   const runs = request.whole.length + request.extremes.length > 0;
-  let buffer = new Float32Array(0);
+  const derived = new DerivedReadings();
   try {
     for (let i = 0; i < o.samples; i++) {
       const sample = await data.get(i);
@@ -89,20 +94,22 @@ export async function collect<const R extends readonly StatRequest[]>(
       // Moves the subsample positions from sample to sample (start = offset mod step).
       const offset = (i * 7919) % 1_000_003;
       const readings = new Map<string, Reading>();
-      for (const v of routes.inputs) {
-        readings.set(v, inputReading(v, feeds[v], routes.sampledInputs.includes(v) ? o.histogramSample : 0, offset));
-      }
       let again: string[] = [];
       if (runs) {
         const run = await session.run(feeds, offset, data.id(i));
         for (const [v, r] of run.readings) readings.set(v, r);
         again = run.nonFinite;
       }
+      // Inputs: extremes from the graph when it reduced them (finite), data from the feed.
+      for (const v of routes.inputs) {
+        const reduced = readings.get(v);
+        readings.set(v, inputReading(v, feeds[v], routes.sampledInputs.includes(v) ? o.histogramSample : 0, offset, reduced));
+      }
+      again = again.filter((v) => !routes.inputs.includes(v));
       // Derived values whose root or mapped extremes were not finite are re-read too.
+      derived.next();
       for (const [v, d] of routes.derived) {
-        const root = readings.get(d.root);
-        if (root?.data && buffer.length < root.data.length) buffer = new Float32Array(root.data.length);
-        const r = root && derivedReading(root, d.maps, buffer);
+        const r = derived.read(v, d, readings);
         if (r) observeReading(observers.get(v)!, v, r);
         else again.push(v);
       }
@@ -162,14 +169,14 @@ function feedsOf(sample: Sample, names: readonly string[], id: string): Record<s
 }
 
 /**
- * A graph input's reading, from its feed: exact extremes, and the whole
- * tensor or (`size` > 0) a strided subsample laid out as the graph lays out
- * computed values'.
+ * A graph input's reading, from its feed: exact extremes (`reduced`'s, from
+ * the graph, else a scan of the feed), and the whole tensor or (`size` > 0) a
+ * strided subsample laid out as the graph lays out computed values'.
  */
-function inputReading(value: string, t: TensorValue<"float32">, size: number, offset: number): Reading {
-  const r = wholeReading(value, t);
+function inputReading(value: string, t: TensorValue<"float32">, size: number, offset: number, reduced?: Reading): Reading {
+  const r = reduced ? { ...reduced, data: t.data, dims: t.dims, whole: true, weight: 1 } : wholeReading(value, t);
   if (size === 0 || r.nonFinite > 0) return r;
-  const n = t.data.length, { start, step, length } = subsampleLayout(n, size, offset);
+  const n = t.data.length, { start, step } = subsamplePlan(n, size, offset), { length } = subsampleTake(n, start, step);
   if (length === n) return r;
   const sub = new Float32Array(length);
   for (let k = 0, at = start; k < length; k++, at += step) sub[k] = t.data[at];

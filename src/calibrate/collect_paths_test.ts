@@ -88,7 +88,8 @@ test("monotone chains are derived, through unrequested values; per-channel const
   assert.is(routes.derived.get("k")!.root, "c");
   assert.is(routes.derived.get("k")!.maps.length, 2); // Add(3), then Clip
   assert.is(routes.derived.get("d")!.root, "l");
-  assert.equal(routes.extremes, ["c", "p", "l"]);
+  // The graph input is reduced in the graph too (its data comes from the feed).
+  assert.equal(routes.extremes, ["x", "c", "p", "l"]);
   assert.equal(routes.inputs, ["x"]);
 });
 
@@ -105,6 +106,25 @@ test("derived min/max equal brute force, decreasing maps swap ends", async () =>
     const tol = v === "h" ? 1e-6 : 0;
     assert.ok(Math.abs(got.min - want.min) <= tol && Math.abs(got.max - want.max) <= tol, `${v}: ${JSON.stringify(got)} vs ${JSON.stringify(want)}`);
   });
+});
+
+test("large inputs: values of known channel count are reduced per channel, still exactly", async () => {
+  const model = chainModel();
+  const dims = [1, 4, 192, 192], n = dims.reduce((a, b) => a * b, 1); // over the per-channel threshold
+  model.graph.inputs[0].shape = dims;
+  const xs = [0, 1].map((i) => {
+    const data = laplace(n, 70 + i, 0.9, 0.1);
+    if (i === 1) data[5] = 0; // Log gives −Infinity: the whole-tensor fallback
+    return { dtype: "float32" as const, dims, data: i === 0 ? data.map((x) => Math.abs(x) + 0.01) : data.map((x) => Math.abs(x)) };
+  });
+  const values = ["x", "c", "m", "k", "p", "l", "d"];
+  const obs = await collect(model, memoryDataset("x", xs), values.map((value) => ({ kind: "minmax" as const, value })));
+  const ref = await brute(model, xs, values);
+  values.forEach((v, i) => {
+    const want = extremes(ref.get(v)!);
+    assert.equal(obs[i].range(), { min: want.min, max: want.max }, v);
+  });
+  assert.is(obs[5].nonFinite, extremes(ref.get("l")!).nonFinite);
 });
 
 test("non-finite roots send their derived values to the whole-tensor fallback", async () => {
@@ -140,6 +160,40 @@ test("subsampled histograms weigh to the element count, cover the exact extremes
     assert.ok(h.edge(occ.last) <= max && max < h.edge(occ.last + 1) + 1e-6, `${v}: max ${max} not in the last bin`);
     const a = percentileRange(h, 90), b = percentileRange(w, 90), span = max - min;
     assert.ok(Math.abs(a.max - b.max) < 0.1 * span && Math.abs(a.min - b.min) < 0.1 * span, `${v}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  });
+});
+
+test("samples whose shapes change still weigh to the element count (strides planned from the previous sample)", async () => {
+  const model = chainModel();
+  model.graph.inputs[0].shape = [1, 4, "h", "w"];
+  const xs = [16, 6, 24, 24].map((side, i) => {
+    const data = laplace(4 * side * side, 60 + i, 0.8, 0.1).map((x) => Math.abs(x) + 0.01);
+    return { dtype: "float32" as const, dims: [1, 4, side, side], data };
+  });
+  const values = ["x", "c", "k", "p"];
+  const hist = await collect(model, memoryDataset("x", xs), values.map((value) => ({ kind: "histogram" as const, value, bins: 128 })), { histogramSample: 100 });
+  const ref = await brute(model, xs, values);
+  values.forEach((v, i) => {
+    const all = ref.get(v)!.reduce((n, a) => n + a.length, 0);
+    assert.ok(Math.abs(hist[i].total - all) < 1e-6 * all, `${v}: total ${hist[i].total} vs ${all}`);
+    const { min, max } = extremes(ref.get(v)!), occ = hist[i].occupied()!;
+    assert.ok(hist[i].edge(occ.first) <= min && max < hist[i].edge(occ.last + 1) + 1e-6, v);
+  });
+});
+
+test("declared static shapes plan the first strides (no probe run): right ones change nothing, wrong ones only the first sample's stride", async () => {
+  const xs = feeds(3);
+  const values = ["c", "k", "p"];
+  const req = values.map((value) => ({ kind: "histogram" as const, value, bins: 128 }));
+  const run = async (dims?: number[]) => {
+    const model = chainModel();
+    if (dims) for (const v of values) model.graph.valueInfo.set(v, { name: v, dtype: "float32", shape: dims });
+    return await collect(model, memoryDataset("x", xs), req, { histogramSample: 100 });
+  };
+  const probed = await run(), declared = await run(DIMS), wrong = await run([1, 4, 5, 5]);
+  values.forEach((v, i) => {
+    assert.equal([...declared[i].counts], [...probed[i].counts], v);
+    assert.ok(Math.abs(wrong[i].total - 3 * SIZE) < 1e-6 * SIZE, `${v}: total ${wrong[i].total}`);
   });
 });
 

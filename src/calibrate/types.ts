@@ -28,10 +28,13 @@ export interface CollectOptions {
   onProgress?: (done: number, total: number) => void;
   /**
    * Elements of each value that a histogram reads per sample (k): a value of
-   * n elements contributes every ⌊n / k + 1⌋-th element (at most k, from a
-   * start that moves between samples), each counted for the elements it
-   * stands for, plus its exact min and max computed over all n inside ONNX
-   * Runtime. Values of fewer than k elements are read whole. 0 reads every
+   * n elements contributes ⌊n / s⌋ elements s = ⌊n / k + 1⌋ apart (at most
+   * k, from a start that moves between samples), each counted for the
+   * elements it stands for, plus its exact min and max computed over all n
+   * inside ONNX Runtime. Values of fewer than k elements are read whole. The
+   * stride comes from the value's size in the previous sample (a first run
+   * learns the sizes), so when sizes change between samples a value may give
+   * more or fewer than k, still evenly spread and weighted. 0 reads every
    * element of every value (exact histograms, several times slower on large
    * activations). Default 2048: on the PaddleOCR models the ranges it gives
    * differ from whole-tensor ones by less than they differ between two

@@ -39,6 +39,7 @@ export function foldBatchNorm(graph: Graph): number {
     }
   }
   const outer = subgraphReads(graph);
+  const names = new Names(graph);
   // Again until nothing folds: a BN after a BN folds once the first is gone.
   let round: number;
   do {
@@ -46,7 +47,7 @@ export function foldBatchNorm(graph: Graph): number {
       ...matchChain(graph, [PRODUCERS, "BatchNormalization"]),
       ...matchChain(graph, [PRODUCERS, "Add", "BatchNormalization"]),
     ];
-    round = chains.filter((chain) => foldChain(graph, chain, outer)).length;
+    round = chains.filter((chain) => foldChain(graph, chain, outer, names)).length;
     folded += round;
   } while (round > 0);
   return folded;
@@ -62,6 +63,8 @@ interface Affine {
 interface Layout {
   /** Output channel of flat weight element `i`. */
   channelOf: (i: number) => number;
+  /** When each output channel's elements are one run of this many (channel-major), else 0. */
+  block: number;
   /** Output rank, channel on axis 1. */
   rank: number;
   /** Input slot of the bias, or -1 (MatMul has none). */
@@ -70,7 +73,7 @@ interface Layout {
   biasGain: number;
 }
 
-function foldChain(graph: Graph, chain: Node[], outer: Set<string>): boolean {
+function foldChain(graph: Graph, chain: Node[], outer: Set<string>, names: Names): boolean {
   const prod = chain[0];
   const bn = chain[chain.length - 1];
   const add = chain.length === 3 ? chain[1] : undefined;
@@ -101,30 +104,37 @@ function foldChain(graph: Graph, chain: Node[], outer: Set<string>): boolean {
   }
 
   const { scale, shift } = bnAffine;
-  const wv = w.toFloat64();
+  const wv = w.view() as Float32Array;
   const nw = new Float32Array(wv.length);
-  for (let i = 0; i < wv.length; i++) nw[i] = wv[i] * scale[layout.channelOf(i)];
+  const block = layout.block;
+  if (block) {
+    // Channel-major weights: one multiplier per run (a call per element was most of folding's time).
+    for (let c = 0, i = 0; i < wv.length; c++) {
+      const k = scale[c];
+      for (const end = i + block; i < end; i++) nw[i] = wv[i] * k;
+    }
+  } else for (let i = 0; i < wv.length; i++) nw[i] = wv[i] * scale[layout.channelOf(i)];
   const nb = new Float32Array(channels);
   for (let c = 0; c < channels; c++) nb[c] = bias[c] * scale[c] + shift[c];
-  setConstant(graph, prod, 1, Tensor.fromArray(w.name, w.dims, nw), outer);
+  setConstant(graph, prod, 1, Tensor.fromArray(w.name, w.dims, nw), outer, names);
 
   const out = bn.outputs[0];
   if (layout.biasSlot < 0 && add) {
     // MatMul keeps its output; its Add carries the bias.
-    setConstant(graph, add, addSlot, Tensor.fromArray(add.inputs[addSlot], [channels], nb), outer);
+    setConstant(graph, add, addSlot, Tensor.fromArray(add.inputs[addSlot], [channels], nb), outer, names);
     graph.valueInfo.delete(add.outputs[0]);
     add.outputs[0] = out;
     graph.removeNodes([bn]);
   } else if (layout.biasSlot < 0) {
-    const biasName = graph.uniqueName(`${out}_bias`);
+    const biasName = names.unique(`${out}_bias`);
     graph.addInitializer(Tensor.fromArray(biasName, [channels], nb));
     graph.replaceNode(bn, [new Node({ opType: "Add", name: bn.name, inputs: [prod.outputs[0], biasName], outputs: [out] })]);
   } else {
     while (prod.inputs.length <= layout.biasSlot) prod.inputs.push("");
     const old = prod.inputs[layout.biasSlot];
-    if (old) setConstant(graph, prod, layout.biasSlot, Tensor.fromArray(old, [channels], nb), outer);
+    if (old) setConstant(graph, prod, layout.biasSlot, Tensor.fromArray(old, [channels], nb), outer, names);
     else {
-      const biasName = graph.uniqueName(`${out}_bias`);
+      const biasName = names.unique(`${out}_bias`);
       graph.addInitializer(Tensor.fromArray(biasName, [channels], nb));
       prod.inputs[layout.biasSlot] = biasName;
     }
@@ -165,7 +175,7 @@ function layoutOf(graph: Graph, prod: Node, w: Tensor, channels: number, after: 
   switch (prod.opType) {
     case "Conv":
       if (d.length < 3 || d[0] !== channels) return undefined;
-      return { channelOf: (i) => Math.floor(i / (d[1] * inner)), rank: d.length, biasSlot: 2, biasGain: 1 };
+      return { channelOf: (i) => Math.floor(i / (d[1] * inner)), block: d[1] * inner, rank: d.length, biasSlot: 2, biasGain: 1 };
     case "ConvTranspose": {
       // Weight [C, M/g, k…]: input channel ci of group ci / (C/g) feeds output channel group·(M/g) + j.
       const group = prod.attrInt("group", 1);
@@ -177,6 +187,7 @@ function layoutOf(graph: Graph, prod: Node, w: Tensor, channels: number, after: 
           const ci = Math.floor(flat / d[1]);
           return Math.floor(ci / perGroup) * d[1] + (flat % d[1]);
         },
+        block: 0,
         rank: d.length,
         biasSlot: 2,
         biasGain: 1,
@@ -187,6 +198,7 @@ function layoutOf(graph: Graph, prod: Node, w: Tensor, channels: number, after: 
       if (d.length !== 2 || (transB ? d[0] : d[1]) !== channels) return undefined;
       return {
         channelOf: transB ? (i) => Math.floor(i / d[1]) : (i) => i % d[1],
+        block: transB ? d[1] : 0,
         rank: 2,
         biasSlot: 2,
         biasGain: prod.attrFloat("beta", 1),
@@ -196,7 +208,7 @@ function layoutOf(graph: Graph, prod: Node, w: Tensor, channels: number, after: 
       if (d.length !== 2 || d[1] !== channels) return undefined;
       const names = [prod.inputs[0], prod.outputs[0], ...after.flatMap((n) => n?.outputs[0] ?? [])];
       if (!names.some((n) => graph.info(n)?.shape?.length === 2)) return undefined;
-      return { channelOf: (i) => i % d[1], rank: 2, biasSlot: -1, biasGain: 1 };
+      return { channelOf: (i) => i % d[1], block: 0, rank: 2, biasSlot: -1, biasGain: 1 };
     }
   }
   return undefined;
@@ -221,15 +233,41 @@ function constantOf(graph: Graph, name: string | undefined): Tensor | undefined 
 }
 
 /** Points `node.inputs[slot]` at `t`: under its old name when `node` alone reads it, else a clone name. */
-function setConstant(graph: Graph, node: Node, slot: number, t: Tensor, outer: Set<string>): void {
+function setConstant(graph: Graph, node: Node, slot: number, t: Tensor, outer: Set<string>, names: Names): void {
   const name = node.inputs[slot];
   const readers = graph.consumers(name);
   const alone = readers.length === 1 && readers[0] === node && !graph.isOutput(name) && !outer.has(name) &&
     node.inputs.filter((i) => i === name).length === 1;
-  t.name = alone ? name : graph.uniqueName(`${name}_bn`);
+  t.name = alone ? name : names.unique(`${name}_bn`);
   graph.addInitializer(t);
   node.inputs[slot] = t.name;
-  graph.invalidate();
+  // Only a new name changes who reads what (rebuilding the index per fold was most of folding's time).
+  if (!alone) graph.invalidate();
+}
+
+/**
+ * `graph.uniqueName` for many names: the names in use are collected once
+ * (per call they cost a walk over the graph, quadratic in the folds).
+ */
+class Names {
+  readonly #used = new Set<string>();
+
+  constructor(graph: Graph) {
+    for (const k of graph.initializers.keys()) this.#used.add(k);
+    for (const v of [...graph.inputs, ...graph.outputs]) this.#used.add(v.name);
+    for (const n of graph.nodes) {
+      this.#used.add(n.name);
+      for (const v of [...n.inputs, ...n.outputs]) this.#used.add(v);
+    }
+  }
+
+  /** A name not used in the graph nor handed out before. */
+  unique(base: string): string {
+    let name = base;
+    for (let i = 1; this.#used.has(name); i++) name = `${base}_${i}`;
+    this.#used.add(name);
+    return name;
+  }
 }
 
 /** Every value name read by a node inside any subgraph of `graph` (a superset of outer-scope reads). */

@@ -49,6 +49,9 @@ export class UpgradeContext {
   readonly released = new Set<string>();
   readonly #types: ValueTypes;
   readonly #enqueue: (node: Node, version: number) => void;
+  // Names in use, collected on the first request: graph.uniqueName walks
+  // the whole graph per call, quadratic over a model's converted nodes.
+  #names?: Set<string>;
 
   constructor(graph: Graph, from: number, target: number, enqueue: (node: Node, version: number) => void) {
     this.graph = graph;
@@ -88,9 +91,22 @@ export class UpgradeContext {
     return this.constant(value)?.dtype ?? this.#types.dtypes.get(value);
   }
 
+  /**
+   * A name not used in the graph nor handed out before, like
+   * `graph.uniqueName`. Converters name every value and node they add
+   * through it.
+   */
+  uniqueName(base: string): string {
+    const used = this.#names ??= usedNames(this.graph);
+    let name = base;
+    for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
+    used.add(name);
+    return name;
+  }
+
   /** Adds an initializer named after `base` (made unique) and returns its name. */
   addInitializer(base: string, dtype: DType, dims: readonly number[], values: readonly number[]): string {
-    const name = this.graph.uniqueName(base);
+    const name = this.uniqueName(base);
     this.graph.addInitializer(tensorOf(name, dtype, dims, values));
     return name;
   }
@@ -105,6 +121,7 @@ export class UpgradeContext {
    * after `at`; it is then converted up to the target like any other node.
    */
   insert(node: Node, where: { before: Node } | { after: Node }, version: number): Node {
+    if (this.#names) for (const v of [node.name, ...node.inputs, ...node.outputs]) this.#names.add(v);
     this.graph.addNode(node, where);
     this.#enqueue(node, version);
     return node;
@@ -123,4 +140,15 @@ export class UpgradeContext {
   base(node: Node, suffix: string): string {
     return `${node.name || node.outputs[0] || node.opType}_${suffix}`;
   }
+}
+
+/** Every name `graph.uniqueName` avoids: initializers, inputs, outputs, node names and their values. */
+function usedNames(graph: Graph): Set<string> {
+  const s = new Set<string>(graph.initializers.keys());
+  for (const v of [...graph.inputs, ...graph.outputs]) s.add(v.name);
+  for (const n of graph.nodes) {
+    s.add(n.name);
+    for (const v of [...n.inputs, ...n.outputs]) s.add(v);
+  }
+  return s;
 }

@@ -24,7 +24,7 @@ export const legacyBroadcast: Adapter = (node, ctx) => {
   if (trailing === 0) return;
   const ones = Array<number>(trailing).fill(1);
   const t = ctx.constant(b);
-  const b2 = ctx.graph.uniqueName(`${b}_bcast`);
+  const b2 = ctx.uniqueName(`${b}_bcast`);
   if (t) ctx.graph.addInitializer(t.reshape([...t.dims, ...ones], b2));
   else {
     const axes = ones.map((_, i) => rb + i);

@@ -22,10 +22,10 @@ export const softmaxAxisSemantics: Adapter = (node, ctx, step) => {
     return;
   }
   const y = node.outputs[0];
-  const flat = ctx.graph.uniqueName(`${y}_flat`);
-  const normed = ctx.graph.uniqueName(`${y}_2d`);
-  const shapeOf = ctx.graph.uniqueName(`${y}_shape`);
-  const named = (suffix: string) => (node.name ? ctx.graph.uniqueName(`${node.name}_${suffix}`) : "");
+  const flat = ctx.uniqueName(`${y}_flat`);
+  const normed = ctx.uniqueName(`${y}_2d`);
+  const shapeOf = ctx.uniqueName(`${y}_shape`);
+  const named = (suffix: string) => (node.name ? ctx.uniqueName(`${node.name}_${suffix}`) : "");
   ctx.insert(
     new Node({
       opType: "Flatten",
