@@ -52,16 +52,18 @@ test("quantize writes an INT8 QDQ model that agrees with FP32 on held-out sample
   assert.is(w.dtype, "int8");
 });
 
-test("quantize --per-tensor --activations int8 --calib-method percentile --samples 4", () => {
+test("quantize --per-tensor --activations int8 --calib-method percentile --samples 4 --histogram-sample 0", () => {
   const calib = clsFolder(8, "calib");
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-q-out-")), "cls.onnx");
   const r = edgeq(
     "quantize", CLS, "--calib", calib, "-o", out, "--per-tensor", "--activations", "int8",
-    "--calib-method", "percentile", "--samples", "4", "--json",
+    "--calib-method", "percentile", "--samples", "4", "--histogram-sample", "0", "--json",
   );
   assert.is(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
   assert.is(report.samples, 4);
+  assert.equal(report.calibration.method, "percentile");
+  assert.is(report.calibration.histogramSample, 0);
   assert.is(report.quantize.options.perChannel, false);
   assert.is(report.quantize.weights.perChannel, 0);
   const q = readModel(out);

@@ -23,6 +23,7 @@ export type {
   StatRequest,
 } from "./types.ts";
 export { calibrate, rangeOf } from "./calibrate.ts";
+export { resolveCalibrateOptions } from "./_options.ts";
 export { collect, type ObserverOf, type Observers } from "./collect.ts";
 export { MinMaxObserver } from "./minmax.ts";
 export { Histogram } from "./histogram.ts";

@@ -14,7 +14,7 @@
  */
 import type { Model } from "../ir/model.ts";
 import type { Dataset } from "../data/types.ts";
-import { calibrate } from "../calibrate/mod.ts";
+import { calibrate, resolveCalibrateOptions } from "../calibrate/mod.ts";
 import type { CalibrateOptions } from "../calibrate/types.ts";
 import { normalize, type NormalizeReport } from "../normalize/mod.ts";
 import type { Runtime } from "../runtime/types.ts";
@@ -40,6 +40,8 @@ export interface QuantizeModelReport {
   calibrated: number;
   /** Samples the calibration saw. */
   samples: number;
+  /** The calibration settings used, defaults applied. */
+  calibration: Pick<CalibrateOptions, "method" | "symmetric" | "histogramSample" | "percentile" | "bins">;
   quantize: QuantizeReport;
   /** Wall time of each step in milliseconds. */
   ms: { normalize: number; calibrate: number; quantize: number; total: number };
@@ -68,12 +70,12 @@ export async function quantizeModel(
   const norm = await normalize(model, { shapes: false });
   const t1 = performance.now();
   const plan = planQuantization(model, q);
-  const total = Math.min(calib.size, opts.calibration?.samples ?? calib.size);
-  const ranges = await calibrate(model, calib, plan.activations, {
+  const c = resolveCalibrateOptions({
     ...opts.calibration,
     symmetric: opts.calibration?.symmetric ?? q.symmetricActivations,
     onProgress: (done, all) => opts.onProgress?.("calibrate", done, all),
-  }, opts.runtime);
+  }, calib.size);
+  const ranges = await calibrate(model, calib, plan.activations, c, opts.runtime);
   const t2 = performance.now();
   const report = quantize(model, ranges, q);
   const t3 = performance.now();
@@ -81,7 +83,8 @@ export async function quantizeModel(
   return {
     normalize: norm,
     calibrated: plan.activations.length,
-    samples: total,
+    samples: c.samples,
+    calibration: { method: c.method, symmetric: c.symmetric, histogramSample: c.histogramSample, percentile: c.percentile, bins: c.bins },
     quantize: report,
     ms: { normalize: t1 - t0, calibrate: t2 - t1, quantize: t3 - t2, total: t3 - t0 },
   };
