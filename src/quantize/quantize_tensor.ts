@@ -55,8 +55,9 @@ export function quantizeWeight(data: Float32Array, dims: readonly number[], layo
   // Elements come in blocks of `inner`, one channel per block, channels cycling.
   const blocks = channels * inner === 0 ? 0 : data.length / inner;
   const maxAbs = new Float64Array(channels);
-  for (let blk = 0, i = 0; blk < blocks; blk++) {
-    const c = blk % channels;
+  // A wrapping channel counter, not `blk % channels`: MatMul weights have
+  // blocks of one element, where an integer division per element dominated.
+  for (let blk = 0, i = 0, c = 0; blk < blocks; blk++, c = c + 1 === channels ? 0 : c + 1) {
     let m = maxAbs[c];
     for (const end = i + inner; i < end; i++) {
       const a = Math.abs(data[i]);
@@ -81,12 +82,21 @@ export function quantizeWeight(data: Float32Array, dims: readonly number[], layo
     scale[c] = layout.powerOfTwo ? powerOfTwoAtLeast(s) : s;
   });
   const values = new Int8Array(data.length);
-  for (let blk = 0, i = 0; blk < blocks; blk++) {
-    const s = scale[blk % channels];
-    for (const end = i + inner; i < end; i++) values[i] = clamp(roundHalfEven(data[i] / s), q.qmin, q.qmax);
+  const { qmin, qmax } = q;
+  for (let blk = 0, i = 0, c = 0; blk < blocks; blk++, c = c + 1 === channels ? 0 : c + 1) {
+    const s = scale[c];
+    for (const end = i + inner; i < end; i++) {
+      // Adding and subtracting 1.5·2^52 rounds half to even in float64 for
+      // |x| < 2^51 — here |x| ≤ qmax, since s ≥ max|w| / qmax — and runs ~3×
+      // faster than Math.round with a parity fix; this loop sees every weight.
+      const r = data[i] / s + ROUND - ROUND;
+      values[i] = r < qmin ? qmin : r > qmax ? qmax : r;
+    }
   }
   return { values, scale, zeroChannels, tinyChannels, raisedChannels };
 }
+
+const ROUND = 6755399441055744; // 1.5 × 2^52
 
 /** Result of {@linkcode quantizeBias}. */
 export interface QuantizedBias {
