@@ -5,6 +5,10 @@
  * @module
  */
 import type { Dataset } from "../data/types.ts";
+import { cloneModel } from "../ir/clone.ts";
+import type { Model } from "../ir/model.ts";
+import { encodeModel } from "../onnx/mod.ts";
+import { getRuntime } from "../runtime/mod.ts";
 import type { TensorValue } from "../runtime/types.ts";
 
 /** A seeded generator of floats in [0, 1) (mulberry32). */
@@ -61,4 +65,27 @@ export function memoryDataset(input: string, samples: readonly TensorValue<"floa
     get: (i) => Promise.resolve({ [input]: samples[i] }),
     id: (i) => `sample-${i}`,
   };
+}
+
+/**
+ * Every value's tensor in every sample (graph input included), from one
+ * session on a copy of `model` that outputs them all, at the collector's
+ * optimization level ("all" picks other convolution kernels than
+ * "disabled", which round differently): the brute-force reference.
+ */
+export async function wholeTensors(model: Model, feeds: TensorValue<"float32">[], values: string[]): Promise<Map<string, Float32Array[]>> {
+  const copy = cloneModel(model);
+  const input = model.graph.inputs[0].name;
+  for (const v of values) if (v !== input && !copy.graph.isOutput(v)) copy.graph.outputs.push({ name: v });
+  const session = await (await getRuntime("node")).createSession(encodeModel(copy).bytes, { graphOptimizationLevel: "all" });
+  const out = new Map<string, Float32Array[]>(values.map((v) => [v, []]));
+  try {
+    for (const f of feeds) {
+      const res = await session.run({ [input]: f }, values.filter((v) => v !== input));
+      for (const v of values) out.get(v)!.push(v === input ? f.data : res[v].data as Float32Array);
+    }
+  } finally {
+    await session.release();
+  }
+  return out;
 }

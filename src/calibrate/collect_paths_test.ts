@@ -4,15 +4,12 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { cloneModel } from "../ir/clone.ts";
 import { Graph, Model, Node, Tensor } from "../ir/mod.ts";
-import { encodeModel } from "../onnx/mod.ts";
 import type { TensorValue } from "../runtime/types.ts";
-import { runOrt } from "../../tests/fixtures/onnx_models.ts";
 import { collect } from "./collect.ts";
 import { route } from "./_route.ts";
 import { percentileRange } from "./percentile.ts";
-import { laplace, memoryDataset, uniformArray } from "./_testing.ts";
+import { laplace, memoryDataset, uniformArray, wholeTensors } from "./_testing.ts";
 
 const DIMS = [1, 4, 16, 16];
 const SIZE = DIMS.reduce((a, b) => a * b, 1);
@@ -56,19 +53,6 @@ function feeds(n: number, withNonFinite = false): TensorValue<"float32">[] {
   });
 }
 
-/** Every sample's tensor of each value, from a copy of the model that outputs them all. */
-async function brute(model: Model, xs: TensorValue<"float32">[], values: string[]): Promise<Map<string, Float32Array[]>> {
-  const copy = cloneModel(model);
-  for (const v of values) if (!copy.graph.isOutput(v) && v !== "x") copy.graph.outputs.push({ name: v });
-  const bytes = encodeModel(copy).bytes;
-  const out = new Map<string, Float32Array[]>(values.map((v) => [v, []]));
-  for (const f of xs) {
-    const res = await runOrt(bytes, { x: { dims: [...f.dims], data: f.data } });
-    for (const v of values) out.get(v)!.push(v === "x" ? f.data : new Float32Array(res[v].bytes.slice().buffer));
-  }
-  return out;
-}
-
 function extremes(arrays: Float32Array[]): { min: number; max: number; nonFinite: number } {
   let min = Infinity, max = -Infinity, nonFinite = 0;
   for (const a of arrays) {
@@ -98,7 +82,7 @@ test("derived min/max equal brute force, decreasing maps swap ends", async () =>
   const xs = feeds(3);
   const values = ["c", "m", "a", "k", "s", "h", "p", "d"];
   const obs = await collect(model, memoryDataset("x", xs), values.map((value) => ({ kind: "minmax" as const, value })));
-  const ref = await brute(model, xs, values);
+  const ref = await wholeTensors(model, xs, values);
   values.forEach((v, i) => {
     const want = extremes(ref.get(v)!);
     const got = obs[i].range();
@@ -119,7 +103,7 @@ test("large inputs: values of known channel count are reduced per channel, still
   });
   const values = ["x", "c", "m", "k", "p", "l", "d"];
   const obs = await collect(model, memoryDataset("x", xs), values.map((value) => ({ kind: "minmax" as const, value })));
-  const ref = await brute(model, xs, values);
+  const ref = await wholeTensors(model, xs, values);
   values.forEach((v, i) => {
     const want = extremes(ref.get(v)!);
     assert.equal(obs[i].range(), { min: want.min, max: want.max }, v);
@@ -131,7 +115,7 @@ test("non-finite roots send their derived values to the whole-tensor fallback", 
   const model = chainModel();
   const xs = feeds(2, true);
   const obs = await collect(model, memoryDataset("x", xs), [{ kind: "minmax", value: "l" }, { kind: "minmax", value: "d" }]);
-  const ref = await brute(model, xs, ["l", "d"]);
+  const ref = await wholeTensors(model, xs, ["l", "d"]);
   for (const [i, v] of ["l", "d"].entries()) {
     const want = extremes(ref.get(v)!);
     assert.equal(obs[i].range(), { min: want.min, max: want.max }, v);
@@ -146,7 +130,7 @@ test("subsampled histograms weigh to the element count, cover the exact extremes
   const req = values.map((value) => ({ kind: "histogram" as const, value, bins: 256 }));
   const sub = await collect(model, memoryDataset("x", xs), req, { histogramSample: 64 });
   const whole = await collect(model, memoryDataset("x", xs), req, { histogramSample: 0 });
-  const ref = await brute(model, xs, values);
+  const ref = await wholeTensors(model, xs, values);
   values.forEach((v, i) => {
     const all = ref.get(v)!.flatMap((a) => [...a]);
     const { min, max } = extremes(ref.get(v)!);
@@ -172,7 +156,7 @@ test("samples whose shapes change still weigh to the element count (strides plan
   });
   const values = ["x", "c", "k", "p"];
   const hist = await collect(model, memoryDataset("x", xs), values.map((value) => ({ kind: "histogram" as const, value, bins: 128 })), { histogramSample: 100 });
-  const ref = await brute(model, xs, values);
+  const ref = await wholeTensors(model, xs, values);
   values.forEach((v, i) => {
     const all = ref.get(v)!.reduce((n, a) => n + a.length, 0);
     assert.ok(Math.abs(hist[i].total - all) < 1e-6 * all, `${v}: total ${hist[i].total} vs ${all}`);

@@ -15,7 +15,7 @@ import { REAL_MODELS } from "../../tests/fixtures/onnx_models.ts";
 import { calibrate } from "./calibrate.ts";
 import { collect } from "./collect.ts";
 import { channelCounts } from "./_channels.ts";
-import { memoryDataset, uniformArray } from "./_testing.ts";
+import { memoryDataset, uniformArray, wholeTensors } from "./_testing.ts";
 
 /**
  * The classifier as the pipeline calibrates it: normalized, with the values
@@ -28,28 +28,6 @@ async function classifier(dims: number[] = [...REAL_MODELS[0].input]): Promise<{
   const n = dims.reduce((a, b) => a * b, 1);
   const feeds = [1, 2, 3].map((s) => ({ dtype: "float32" as const, dims, data: uniformArray(n, s, -1, 1) }));
   return { model, values, feeds };
-}
-
-/**
- * Every value's tensor in every sample, from one session on a copy that
- * outputs them all, at the collector's optimization level ("all" picks other
- * convolution kernels than "disabled", which round differently).
- */
-async function wholeTensors(model: Model, feeds: TensorValue<"float32">[], values: string[]): Promise<Map<string, Float32Array[]>> {
-  const copy = cloneModel(model);
-  const input = model.graph.inputs[0].name;
-  for (const v of values) if (v !== input && !copy.graph.isOutput(v)) copy.graph.outputs.push({ name: v });
-  const session = await (await getRuntime("node")).createSession(encodeModel(copy).bytes, { graphOptimizationLevel: "all" });
-  const out = new Map<string, Float32Array[]>(values.map((v) => [v, []]));
-  try {
-    for (const f of feeds) {
-      const res = await session.run({ [input]: f }, values.filter((v) => v !== input));
-      for (const v of values) out.get(v)!.push(v === input ? f.data : res[v].data as Float32Array);
-    }
-  } finally {
-    await session.release();
-  }
-  return out;
 }
 
 // Its own input reduces whole tensors; a 4× larger one (over the threshold) reduces per channel.

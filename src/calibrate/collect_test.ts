@@ -3,15 +3,14 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { cloneModel } from "../ir/clone.ts";
 import { Graph, Model, Node, Tensor } from "../ir/mod.ts";
 import { encodeModel, readModel } from "../onnx/mod.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { TensorValue } from "../runtime/types.ts";
-import { REAL_MODELS, runOrt } from "../../tests/fixtures/onnx_models.ts";
+import { REAL_MODELS } from "../../tests/fixtures/onnx_models.ts";
 import { collect } from "./collect.ts";
 import { calibrate } from "./calibrate.ts";
-import { memoryDataset, uniformArray } from "./_testing.ts";
+import { memoryDataset, uniformArray, wholeTensors } from "./_testing.ts";
 
 const DIMS = [1, 4, 6, 6];
 const SIZE = DIMS.reduce((a, b) => a * b, 1);
@@ -44,21 +43,6 @@ function samples(n: number): TensorValue<"float32">[] {
   });
 }
 
-/** Every value of every sample, by running a copy of `model` that outputs them all. */
-async function allValues(model: Model, feeds: TensorValue<"float32">[], values: string[]): Promise<Map<string, Float32Array[]>> {
-  const copy = cloneModel(model);
-  for (const v of values) if (!copy.graph.isOutput(v) && v !== "x") copy.graph.outputs.push({ name: v });
-  const bytes = encodeModel(copy).bytes;
-  const out = new Map<string, Float32Array[]>(values.map((v) => [v, []]));
-  for (const f of feeds) {
-    const res = await runOrt(bytes, { x: { dims: [...f.dims], data: f.data } });
-    for (const v of values) {
-      out.get(v)!.push(v === "x" ? f.data : new Float32Array(res[v].bytes.slice().buffer));
-    }
-  }
-  return out;
-}
-
 function finiteExtremes(arrays: Float32Array[]): { min: number; max: number; nonFinite: number } {
   let min = Infinity, max = -Infinity, nonFinite = 0;
   for (const a of arrays) {
@@ -76,7 +60,7 @@ test("min/max of every requested value (graph input, intermediates, outputs) is 
   const feeds = samples(3);
   const values = ["x", "c", "r", "y", "l"];
   const observers = await collect(model, memoryDataset("x", feeds), values.map((value) => ({ kind: "minmax" as const, value })));
-  const ref = await allValues(model, feeds, values);
+  const ref = await wholeTensors(model, feeds, values);
   values.forEach((v, i) => {
     const want = finiteExtremes(ref.get(v)!);
     assert.equal(observers[i].range(), { min: want.min, max: want.max }, v);
@@ -94,7 +78,7 @@ test("histograms and channel statistics of fetched values match brute force", as
     { kind: "channel", value: "c", axis: 1 },
     { kind: "minmax", value: "r" },
   ] as const);
-  const ref = await allValues(model, feeds, ["r", "c"]);
+  const ref = await wholeTensors(model, feeds, ["r", "c"]);
   const r = ref.get("r")!.flatMap((a) => [...a]);
   assert.is(hist.total, r.length);
   assert.is(hist.counts.reduce((a, b) => a + b, 0), r.length);
