@@ -121,12 +121,16 @@ export class Graph {
 
   /** A name not yet used by any value, initializer or node in this graph. */
   uniqueName(base: string): string {
-    const used = this.#usedNames();
-    if (!used.has(base)) return base;
-    for (let i = 1;; i++) {
-      const n = `${base}_${i}`;
-      if (!used.has(n)) return n;
-    }
+    return this.nameScope().unique(base);
+  }
+
+  /**
+   * Unique names for a pass that makes many: the names in use are collected
+   * once (a walk over the graph, which `uniqueName` repeats per call). The
+   * scope knows those and the names it has handed out, not later edits.
+   */
+  nameScope(): NameScope {
+    return new NameScope(this.#usedNames());
   }
 
   #usedNames(): Set<string> {
@@ -307,3 +311,20 @@ function subgraphReads(n: Node): string[] {
 }
 
 export { Node };
+
+/** Hands out names unused in a graph ({@linkcode Graph.nameScope}), each once. */
+export class NameScope {
+  readonly #used: Set<string>;
+
+  constructor(used: Set<string>) {
+    this.#used = used;
+  }
+
+  /** `base` if unused, else `base_1`, `base_2`, …: the first name not used nor handed out before. */
+  unique(base: string): string {
+    let name = base;
+    for (let i = 1; this.#used.has(name); i++) name = `${base}_${i}`;
+    this.#used.add(name);
+    return name;
+  }
+}

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Graph } from "../ir/graph.ts";
+import type { Graph, NameScope } from "../ir/graph.ts";
 import { Node } from "../ir/node.ts";
 import { matchChain } from "../ir/pattern.ts";
 import { Tensor } from "../ir/tensor.ts";
@@ -39,7 +39,7 @@ export function foldBatchNorm(graph: Graph): number {
     }
   }
   const outer = subgraphReads(graph);
-  const names = new Names(graph);
+  const names = graph.nameScope();
   // Again until nothing folds: a BN after a BN folds once the first is gone.
   let round: number;
   do {
@@ -73,7 +73,7 @@ interface Layout {
   biasGain: number;
 }
 
-function foldChain(graph: Graph, chain: Node[], outer: Set<string>, names: Names): boolean {
+function foldChain(graph: Graph, chain: Node[], outer: Set<string>, names: NameScope): boolean {
   const prod = chain[0];
   const bn = chain[chain.length - 1];
   const add = chain.length === 3 ? chain[1] : undefined;
@@ -233,7 +233,7 @@ function constantOf(graph: Graph, name: string | undefined): Tensor | undefined 
 }
 
 /** Points `node.inputs[slot]` at `t`: under its old name when `node` alone reads it, else a clone name. */
-function setConstant(graph: Graph, node: Node, slot: number, t: Tensor, outer: Set<string>, names: Names): void {
+function setConstant(graph: Graph, node: Node, slot: number, t: Tensor, outer: Set<string>, names: NameScope): void {
   const name = node.inputs[slot];
   const readers = graph.consumers(name);
   const alone = readers.length === 1 && readers[0] === node && !graph.isOutput(name) && !outer.has(name) &&
@@ -243,31 +243,6 @@ function setConstant(graph: Graph, node: Node, slot: number, t: Tensor, outer: S
   node.inputs[slot] = t.name;
   // Only a new name changes who reads what (rebuilding the index per fold was most of folding's time).
   if (!alone) graph.invalidate();
-}
-
-/**
- * `graph.uniqueName` for many names: the names in use are collected once
- * (per call they cost a walk over the graph, quadratic in the folds).
- */
-class Names {
-  readonly #used = new Set<string>();
-
-  constructor(graph: Graph) {
-    for (const k of graph.initializers.keys()) this.#used.add(k);
-    for (const v of [...graph.inputs, ...graph.outputs]) this.#used.add(v.name);
-    for (const n of graph.nodes) {
-      this.#used.add(n.name);
-      for (const v of [...n.inputs, ...n.outputs]) this.#used.add(v);
-    }
-  }
-
-  /** A name not used in the graph nor handed out before. */
-  unique(base: string): string {
-    let name = base;
-    for (let i = 1; this.#used.has(name); i++) name = `${base}_${i}`;
-    this.#used.add(name);
-    return name;
-  }
 }
 
 /** Every value name read by a node inside any subgraph of `graph` (a superset of outer-scope reads). */
