@@ -320,6 +320,11 @@ export class NameScope {
     this.#used = used;
   }
 
+  /** Marks names as used (values of a node added since the scope was made). */
+  reserve(...names: string[]): void {
+    for (const n of names) this.#used.add(n);
+  }
+
   /** `base` if unused, else `base_1`, `base_2`, …: the first name not used nor handed out before. */
   unique(base: string): string {
     let name = base;

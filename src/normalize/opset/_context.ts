@@ -5,7 +5,7 @@
  * @module
  */
 import type { DType } from "../../ir/dtype.ts";
-import type { Graph } from "../../ir/graph.ts";
+import type { Graph, NameScope } from "../../ir/graph.ts";
 import type { Node } from "../../ir/node.ts";
 import type { Tensor } from "../../ir/tensor.ts";
 import { InputError } from "../../errors.ts";
@@ -51,7 +51,7 @@ export class UpgradeContext {
   readonly #enqueue: (node: Node, version: number) => void;
   // Names in use, collected on the first request: graph.uniqueName walks
   // the whole graph per call, quadratic over a model's converted nodes.
-  #names?: Set<string>;
+  #names?: NameScope;
 
   constructor(graph: Graph, from: number, target: number, enqueue: (node: Node, version: number) => void) {
     this.graph = graph;
@@ -97,11 +97,7 @@ export class UpgradeContext {
    * through it.
    */
   uniqueName(base: string): string {
-    const used = this.#names ??= usedNames(this.graph);
-    let name = base;
-    for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
-    used.add(name);
-    return name;
+    return (this.#names ??= this.graph.nameScope()).unique(base);
   }
 
   /** Adds an initializer named after `base` (made unique) and returns its name. */
@@ -121,7 +117,7 @@ export class UpgradeContext {
    * after `at`; it is then converted up to the target like any other node.
    */
   insert(node: Node, where: { before: Node } | { after: Node }, version: number): Node {
-    if (this.#names) for (const v of [node.name, ...node.inputs, ...node.outputs]) this.#names.add(v);
+    this.#names?.reserve(node.name, ...node.inputs, ...node.outputs);
     this.graph.addNode(node, where);
     this.#enqueue(node, version);
     return node;
@@ -142,13 +138,3 @@ export class UpgradeContext {
   }
 }
 
-/** Every name `graph.uniqueName` avoids: initializers, inputs, outputs, node names and their values. */
-function usedNames(graph: Graph): Set<string> {
-  const s = new Set<string>(graph.initializers.keys());
-  for (const v of [...graph.inputs, ...graph.outputs]) s.add(v.name);
-  for (const n of graph.nodes) {
-    s.add(n.name);
-    for (const v of [...n.inputs, ...n.outputs]) s.add(v);
-  }
-  return s;
-}
