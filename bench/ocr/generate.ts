@@ -10,11 +10,14 @@
  *   OUT/preview/<task>/    a few of the renders as PNG, for a person to look at
  *   OUT/manifest.json      the options used
  *
- *   node --import tsx bench/ocr/generate.ts --out DIR [--seed S] [--calib N] [--eval M]
- *     [--det-calib N] [--det-eval M] [--det-size S] [--png K] [--tasks rec,cls,det]
+ *   node --import tsx bench/ocr/generate.ts --out DIR [--style default|heldout] [--seed S]
+ *     [--calib N] [--eval M] [--det-calib N] [--det-eval M] [--det-size S] [--png K]
+ *     [--tasks rec,cls,det]
  *
- * Defaults: seed 1, calib 512 (rec, cls) and 64 (det), eval 300 and 50,
- * det pages 320×320, 8 previews per task and split.
+ * Defaults: style default, seed 1, calib 512 (rec, cls) and 64 (det), eval
+ * 300 and 50, det pages 320×320, 8 previews per task and split. Style
+ * heldout (other text, other fonts: see samples.ts) defaults to seed 7 and
+ * eval 600 (rec, cls) and 60 (det), calib as above.
  *
  * @module
  */
@@ -25,11 +28,12 @@ import { fileURLToPath } from "node:url";
 import { createCanvas } from "@napi-rs/canvas";
 import { encodeNpy } from "../../src/data/npy.ts";
 import type { Image } from "./render.ts";
-import { clsSample, detSample, recSample, type Labelled, type Split } from "./samples.ts";
+import { clsSample, detSample, recSample, STYLES, type Labelled, type Split, type Style } from "./samples.ts";
 
 /** Sample counts and options; every field has the default given in the module doc. */
 export interface GenerateOptions {
   out: string;
+  style: Style;
   seed: number;
   calib: number;
   eval: number;
@@ -44,6 +48,7 @@ export interface GenerateOptions {
 export type Task = "rec" | "cls" | "det";
 
 const DEFAULTS: Omit<GenerateOptions, "out"> = {
+  style: "default",
   seed: 1,
   calib: 512,
   eval: 300,
@@ -52,6 +57,12 @@ const DEFAULTS: Omit<GenerateOptions, "out"> = {
   detSize: 320,
   png: 8,
   tasks: ["rec", "cls", "det"],
+};
+
+/** What a style changes in {@linkcode DEFAULTS}. */
+const STYLE_DEFAULTS: Record<Style, Partial<GenerateOptions>> = {
+  default: {},
+  heldout: { seed: 7, eval: 600, detEval: 60 },
 };
 
 /**
@@ -64,11 +75,11 @@ const DEFAULTS: Omit<GenerateOptions, "out"> = {
  * ```
  */
 export function generate(options: Partial<GenerateOptions> & { out: string }): Record<string, number> {
-  const o: GenerateOptions = { ...DEFAULTS, ...options };
+  const o: GenerateOptions = { ...DEFAULTS, ...STYLE_DEFAULTS[options.style ?? DEFAULTS.style], ...options };
   const makers: Record<Task, (split: Split, i: number) => Labelled<unknown>> = {
-    rec: (s, i) => recSample(o.seed, s, i),
-    cls: (s, i) => clsSample(o.seed, s, i),
-    det: (s, i) => detSample(o.seed, s, i, o.detSize),
+    rec: (s, i) => recSample(o.seed, s, i, o.style),
+    cls: (s, i) => clsSample(o.seed, s, i, o.style),
+    det: (s, i) => detSample(o.seed, s, i, o.detSize, o.style),
   };
   const seconds: Record<string, number> = {};
   for (const task of o.tasks) {
@@ -79,7 +90,10 @@ export function generate(options: Partial<GenerateOptions> & { out: string }): R
       seconds[`${task}/${split}`] = (performance.now() - t0) / 1000;
     }
   }
-  fs.writeFileSync(path.join(o.out, "manifest.json"), JSON.stringify({ generator: "bench/ocr/generate.ts", ...o, out: undefined }, null, 2) + "\n");
+  // The default style's manifest stays as it was before styles existed (same bytes).
+  const { out: _out, style, ...rest } = o;
+  const manifest = { generator: "bench/ocr/generate.ts", ...(style === "default" ? {} : { style }), ...rest };
+  fs.writeFileSync(path.join(o.out, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
   return seconds;
 }
 
@@ -122,7 +136,10 @@ function parseArgs(argv: readonly string[]): Partial<GenerateOptions> & { out: s
     const flag = argv[i], value = argv[++i];
     if (value === undefined) throw new RangeError(`Option ${flag} needs a value`);
     if (flag === "--out") out = value;
-    else if (flag === "--tasks") {
+    else if (flag === "--style") {
+      if (!(STYLES as readonly string[]).includes(value)) throw new RangeError(`Unknown style "${value}": use ${STYLES.join(", ")}`);
+      opts.style = value as Style;
+    } else if (flag === "--tasks") {
       const tasks = value.split(",");
       for (const t of tasks) if (!["rec", "cls", "det"].includes(t)) throw new RangeError(`Unknown task "${t}": use rec, cls, det`);
       opts.tasks = tasks as Task[];

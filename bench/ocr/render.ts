@@ -9,7 +9,7 @@
  */
 import { createCanvas, type Canvas, type SKRSContext2D } from "@napi-rs/canvas";
 import type { Rng } from "./_prng.ts";
-import type { Font } from "./fonts.ts";
+import { fontFamilies, type Font } from "./fonts.ts";
 
 /** An RGBA image, 8 bits per channel, rows top to bottom. */
 export interface Image {
@@ -70,6 +70,31 @@ function paper(rng: Rng): number[] {
   return [0, 1, 2].map(() => Math.min(255, base + rng.uniform(-10, 10)));
 }
 
+// Tints (R, G, B offsets) of the held-out look's papers: white, cream
+// (receipts, old paper), cool grey-blue (recycled, coated), light green.
+const TINTS = [[0, 0, 0], [10, 5, -14], [-8, -2, 8], [-4, 6, -4]] as const;
+
+/** The held-out look's paper: a tint of a somewhat wider range of greys. */
+function tintedPaper(rng: Rng): number[] {
+  const base = rng.uniform(188, 250);
+  const tint = rng.pick(TINTS), k = rng.uniform(0.5, 1.5);
+  return [0, 1, 2].map((c) => Math.min(255, Math.max(0, base + k * tint[c] + rng.uniform(-6, 6))));
+}
+
+/** How backgrounds and noise are drawn; a style of data picks one. */
+export interface Look {
+  /** A light background colour. */
+  readonly paper: (rng: Rng) => number[];
+  /** Largest noise sigma of a line crop, and of a detector page. */
+  readonly lineNoise: number;
+  readonly pageNoise: number;
+}
+
+/** The default style's look. */
+export const DEFAULT_LOOK: Look = { paper, lineNoise: 8, pageNoise: 6 };
+/** The held-out style's look: tinted papers, a little more noise. */
+export const HELDOUT_LOOK: Look = { paper: tintedPaper, lineNoise: 10, pageNoise: 8 };
+
 /** A dark ink colour, now and then blue, red or green rather than grey. */
 function ink(rng: Rng): number[] {
   const base = rng.uniform(0, 70);
@@ -78,12 +103,12 @@ function ink(rng: Rng): number[] {
   return [0, 1, 2].map((c) => (c === hue ? base + rng.uniform(60, 120) : base));
 }
 
-function fillBackground(ctx: SKRSContext2D, rng: Rng, w: number, h: number): void {
-  const a = paper(rng);
+function fillBackground(ctx: SKRSContext2D, rng: Rng, w: number, h: number, paperOf: (rng: Rng) => number[]): void {
+  const a = paperOf(rng);
   if (rng.chance(0.3)) {
     const g = rng.chance(0.5) ? ctx.createLinearGradient(0, 0, w, 0) : ctx.createLinearGradient(0, 0, 0, h);
     g.addColorStop(0, css(a));
-    g.addColorStop(1, css(paper(rng)));
+    g.addColorStop(1, css(paperOf(rng)));
     ctx.fillStyle = g;
   } else {
     ctx.fillStyle = css(a);
@@ -111,9 +136,9 @@ function withNoise(canvas: Canvas, rng: Rng, maxSigma: number): Image {
  * A text-line crop of `text` in `font`, or `null` when the text draws no ink.
  * The crop's margins mimic PaddleOCR's unclipped detector boxes.
  */
-export function renderLine(rng: Rng, text: string, font: Font): Image | null {
+export function renderLine(rng: Rng, text: string, font: Font, look: Look = DEFAULT_LOOK): Image | null {
   const size = rng.int(14, 40);
-  const spec = `${size}px "${font.family}"`;
+  const spec = `${size}px ${fontFamilies(font, text)}`;
   const box = inkBox(text, spec, size);
   if (!box) return null;
   const [left, right] = [rng.uniform(0.1, 0.5), rng.uniform(0.1, 0.5)].map((f) => Math.round(f * size));
@@ -122,11 +147,11 @@ export function renderLine(rng: Rng, text: string, font: Font): Image | null {
   const h = box[3] - box[1] + top + bottom;
   const canvas = createCanvas(w, h);
   const ctx = canvas.getContext("2d");
-  fillBackground(ctx, rng, w, h);
+  fillBackground(ctx, rng, w, h, look.paper);
   ctx.font = spec;
   ctx.fillStyle = css(ink(rng));
   ctx.fillText(text, left - box[0], top - box[1]);
-  return withNoise(canvas, rng, 8);
+  return withNoise(canvas, rng, look.lineNoise);
 }
 
 /**
@@ -134,13 +159,13 @@ export function renderLine(rng: Rng, text: string, font: Font): Image | null {
  * offsets, each with its ink box. `nextLine` proposes a text and font; lines
  * too wide for the page are skipped.
  */
-export function renderPage(rng: Rng, size: number, nextLine: () => { text: string; font: Font }): { image: Image; lines: PageLine[] } {
+export function renderPage(rng: Rng, size: number, nextLine: () => { text: string; font: Font }, look: Look = DEFAULT_LOOK): { image: Image; lines: PageLine[] } {
   const canvas = createCanvas(size, size);
   const ctx = canvas.getContext("2d");
-  fillBackground(ctx, rng, size, size);
+  fillBackground(ctx, rng, size, size, look.paper);
   if (rng.chance(0.3)) {
     // A tinted panel behind part of the text, as forms and receipts have.
-    ctx.fillStyle = css(paper(rng));
+    ctx.fillStyle = css(look.paper(rng));
     const x = rng.int(0, size / 2), y = rng.int(0, size / 2);
     ctx.fillRect(x, y, rng.int(size / 4, size - x), rng.int(size / 4, size - y));
   }
@@ -150,7 +175,7 @@ export function renderPage(rng: Rng, size: number, nextLine: () => { text: strin
   for (let tries = 0; tries < 40; tries++) {
     const { text, font } = nextLine();
     const px = rng.int(18, 36);
-    const spec = `${px}px "${font.family}"`;
+    const spec = `${px}px ${fontFamilies(font, text)}`;
     const b = inkBox(text, spec, px);
     if (!b) continue;
     const w = b[2] - b[0], h = b[3] - b[1];
@@ -163,5 +188,5 @@ export function renderPage(rng: Rng, size: number, nextLine: () => { text: strin
     lines.push({ text, box: [x, y, x + w, y + h] });
     y += h + Math.round(px * rng.uniform(0.5, 1.4));
   }
-  return { image: withNoise(canvas, rng, 6), lines };
+  return { image: withNoise(canvas, rng, look.pageNoise), lines };
 }
