@@ -36,6 +36,13 @@ export interface CompareOptions {
    * [N, T, classes], …).
    */
   top1Outputs?: readonly string[];
+  /**
+   * Outputs compared as masks: output name → threshold. Each gets
+   * `maskAgreement`, the Dice overlap 2|A∩B| / (|A| + |B|) of the elements
+   * above the threshold in the FP32 (A) and quantized (B) outputs, over all
+   * samples (a detector's text map at 0.3, say). Default: none.
+   */
+  maskThresholds?: Readonly<Record<string, number>>;
   /** Called after each sample with the count done and the total. Default: none. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -46,6 +53,8 @@ export interface OutputError extends ErrorSummary {
   name: string;
   /** Dims of the first sample's output. */
   dims: readonly number[];
+  /** For outputs in `maskThresholds`: Dice overlap of the thresholded outputs. */
+  maskAgreement?: number;
 }
 
 /** One value of a task metric for both models; `drop` = fp32 − quantized. */
@@ -113,7 +122,7 @@ export async function compareModels(
       t0 = performance.now();
       const b = await test.run(feeds, ref.outputNames);
       timing.quantizedMs += performance.now() - t0;
-      for (const name of ref.outputNames) accumulate(stats, name, a[name], b[name], o.top1Outputs);
+      for (const name of ref.outputNames) accumulate(stats, name, a[name], b[name], o.top1Outputs, o.maskThresholds?.[name]);
       const label = data.label?.(i);
       for (const t of tasks) {
         t.fp32.update(a, label);
@@ -125,7 +134,9 @@ export async function compareModels(
       samples: total,
       outputs: ref.outputNames.filter((n) => stats.has(n)).map((name) => {
         const s = stats.get(name)!;
-        return { name, dims: s.dims, ...s.stats.summary() };
+        // Two empty masks agree completely.
+        const mask = s.mask ? { maskAgreement: s.mask.either > 0 ? (2 * s.mask.both) / s.mask.either : 1 } : {};
+        return { name, dims: s.dims, ...s.stats.summary(), ...mask };
       }),
       metrics: tasks.flatMap((t) => sideBySide(t.key, t.fp32, t.quantized)),
       timing,
@@ -139,6 +150,8 @@ interface OutputStats {
   stats: ErrorStats;
   dims: readonly number[];
   top1: boolean;
+  /** Elements above the mask threshold in both outputs, and in A plus in B. */
+  mask?: { threshold: number; both: number; either: number };
 }
 
 function accumulate(
@@ -147,6 +160,7 @@ function accumulate(
   a: TensorValue,
   b: TensorValue,
   top1Outputs: readonly string[] | undefined,
+  maskThreshold: number | undefined,
 ): void {
   const x = floatData(a);
   const y = floatData(b);
@@ -156,7 +170,16 @@ function accumulate(
   if (!s) {
     const top1 = top1Outputs ? top1Outputs.includes(name) : a.dims.length >= 2 && a.dims[a.dims.length - 1] >= 2;
     s = { stats: new ErrorStats(), dims: a.dims, top1 };
+    if (maskThreshold !== undefined) s.mask = { threshold: maskThreshold, both: 0, either: 0 };
     stats.set(name, s);
+  }
+  if (s.mask) {
+    const t = s.mask.threshold;
+    for (let i = 0; i < x.length; i++) {
+      const p = x[i] > t, q = y[i] > t;
+      if (p && q) s.mask.both++;
+      s.mask.either += +p + +q;
+    }
   }
   // A dynamic last axis keeps its meaning (classes), so take each sample's own size.
   s.stats.add(x, y, s.top1 && a.dims.length >= 2 ? a.dims[a.dims.length - 1] : 0);

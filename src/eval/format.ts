@@ -35,9 +35,18 @@ function table(head: string[], rows: string[][], left: number): string[] {
 export function formatEvalReport(r: EvalReport): string {
   const lines = [`${r.samples} sample${r.samples === 1 ? "" : "s"}`];
   if (r.outputs.length) {
+    const masks = r.outputs.some((o) => o.maskAgreement !== undefined);
     lines.push(...table(
-      ["output", "dims", "SQNR dB", "cosine", "max |Δ|", "top-1"],
-      r.outputs.map((o) => [o.name, dimsText(o.dims), db(o.sqnrDb), cos(o.cosine), sci(o.maxAbsDiff), pct(o.top1Agreement)]),
+      ["output", "dims", "SQNR dB", "cosine", "max |Δ|", "top-1", ...(masks ? ["mask"] : [])],
+      r.outputs.map((o) => [
+        o.name,
+        dimsText(o.dims),
+        db(o.sqnrDb),
+        cos(o.cosine),
+        sci(o.maxAbsDiff),
+        pct(o.top1Agreement),
+        ...(masks ? [pct(o.maskAgreement)] : []),
+      ]),
       2,
     ));
   } else lines.push("  no float outputs to compare");
