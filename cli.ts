@@ -10,7 +10,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import {
   type CalibMethod,
+  EXCLUDE_PRESETS,
+  type ExcludePreset,
   type Model,
+  type PassName,
   compareModels,
   encodeModel,
   formatEvalReport,
@@ -32,6 +35,7 @@ import {
   readModel,
   REPORT_FORMATS,
   type ReportFormat,
+  resolvePassSettings,
   resolveQuantizeOptions,
   targetPreflight,
   TargetViolationError,
@@ -96,6 +100,10 @@ cli
 interface QuantizeFlags {
   target?: string;
   exclude?: string | string[];
+  excludeOp?: string | string[];
+  excludeRegex?: string | string[];
+  excludePreset?: string | string[];
+  smoothquantAlpha?: string;
   maxDrop?: string | number;
   inputShape?: string | string[];
   calib?: string;
@@ -122,6 +130,15 @@ cli
   .option("--activations <type>", "Activation type: uint8 (default) or int8")
   .option("--symmetric-activations", "Symmetric activation ranges (zero point 0, or 128 for uint8)")
   .option("--exclude <node>", "Keep this node in float (repeatable or comma-separated; targets with float fallback only)")
+  .option("--exclude-op <type>", "Keep every node of this op type in float (repeatable; float fallback only)")
+  .option("--exclude-regex <re>", "Keep nodes whose name matches in float (repeatable; float fallback only)")
+  .option("--exclude-preset <p>", `Keep a preset in float: ${EXCLUDE_PRESETS.join(", ")} (repeatable; float fallback only)`)
+  .option("--fusions", "HardSwish/HardSigmoid/LayerNorm fusions and scale/shift folding (on by default; --no-fusions off)")
+  .option("--cle", "Cross-layer equalization (--no-cle off; default: the target's recipe)")
+  .option("--smoothquant", "SmoothQuant (--no-smoothquant off; default: the target's recipe)")
+  .option("--smoothquant-alpha <a>", "SmoothQuant strength: a number in [0, 1] or auto (default 0.5; turns SmoothQuant on)")
+  .option("--bias-correction", "Correct the mean output shift of weight rounding (--no-bias-correction off)")
+  .option("--bias-guard", "Raise weight scales where an int32 bias would overflow (--no-bias-guard off)")
   .option("--max-drop <x>", "Mixed precision: largest accuracy drop allowed (refused on targets without float fallback; not implemented yet)")
   .option("--input-shape <name=dims>", "Fix an input's dims, e.g. x=1,3,48,320 (repeatable); static-shape targets need it for dynamic inputs")
   .option("--calib-method <method>", "minmax (default), percentile, entropy or mse")
@@ -155,18 +172,52 @@ cli
       throw new InputError(`Option --max-drop must be a fraction in [0, 1), got "${f.maxDrop}"`);
     }
     const exclude = list(f.exclude).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+    const excludeSpec = {
+      names: exclude,
+      opTypes: list(f.excludeOp).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean),
+      patterns: list(f.excludeRegex),
+      presets: list(f.excludePreset).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean) as ExcludePreset[],
+    };
+    const alpha = f.smoothquantAlpha === undefined ? undefined : f.smoothquantAlpha === "auto" ? "auto" as const : Number(f.smoothquantAlpha);
+    if (alpha !== undefined && alpha !== "auto" && !(alpha >= 0 && alpha <= 1)) {
+      throw new InputError(`Option --smoothquant-alpha must be auto or a number in [0, 1], got "${f.smoothquantAlpha}"`);
+    }
+    const passSettings = resolvePassSettings({ smoothquantAlpha: alpha, exclude: excludeSpec });
+    const keepFloat = [
+      ...excludeSpec.opTypes.map((t) => `--exclude-op ${t}`),
+      ...excludeSpec.patterns.map((r) => `--exclude-regex ${r}`),
+      ...excludeSpec.presets.map((p) => `--exclude-preset ${p}`),
+    ];
+    const passes: Partial<Record<PassName, boolean>> = {};
+    const set = (name: PassName, on: boolean | undefined) => on !== undefined && (passes[name] = on);
+    set("fusions", switched("fusions"));
+    set("cross-layer-equalization", switched("cle"));
+    set("smoothquant", switched("smoothquant") ?? (alpha !== undefined ? true : undefined));
+    set("bias-correction", switched("bias-correction"));
+    set("bias-overflow-guard", switched("bias-guard"));
+    if (exclude.length || keepFloat.length) passes["float-fallback"] = true;
     const inputShapes = parseInputShapes(list(f.inputShape));
     const request = {
       perChannel: f.perTensor ? false : f.perChannel ? true : undefined,
       activations: f.activations as "uint8" | "int8" | undefined,
       symmetricActivations: f.symmetricActivations,
       exclude,
+      keepFloat,
     };
     // The profile decides before any file is read: a forbidden request costs nothing.
     const profile = f.target === undefined ? undefined : loadTarget(f.target);
+    const settings = profile
+      ? quantizeOptionsFor(profile, { ...request, maxDrop, passes })
+      : quantizeOptionsFor(loadTarget("cpu-mixed"), { passes });
     const options: QuantizeOptions = profile
-      ? quantizeOptionsFor(profile, { ...request, maxDrop }).options
-      : resolveQuantizeOptions({ ...request, perChannel: request.perChannel ?? true });
+      ? settings.options
+      : resolveQuantizeOptions({
+        perChannel: request.perChannel ?? true,
+        activations: request.activations,
+        symmetricActivations: request.symmetricActivations,
+        exclude,
+        biasOverflowGuard: settings.options.biasOverflowGuard,
+      });
     if (maxDrop !== undefined) throw new InputError("Option --max-drop (automatic mixed precision) is not implemented yet");
     const out = f.out ?? `${path.basename(file).replace(/\.onnx$/i, "")}.int8.onnx`;
     if (path.resolve(out) === path.resolve(file)) {
@@ -190,6 +241,9 @@ cli
     const progress = progressLine();
     const report = await quantizeModel(model, calib, {
       ...options,
+      profile: profile ?? loadTarget("cpu-mixed"),
+      passes: settings.passes,
+      passSettings,
       calibration: { method: method as CalibMethod, samples, histogramSample },
       onProgress: (step, done, total) => step === "calibrate" && progress(`calibrating ${done}/${total}`),
     });
@@ -217,6 +271,7 @@ cli
         `${o.symmetricActivations ? "symmetric " : ""}${o.activations} activations, ${o.bias} bias` +
         `${o.powerOfTwoScales ? ", power-of-two scales" : ""}; ${method} ranges from ${report.samples} samples`,
     );
+    for (const p of report.passes) print(`  ${p.pass}: ${p.summary}`);
     print(`  weights ${mib(q.bytes.before)} → ${mib(q.bytes.after)}; ${q.skipped.length} nodes left float`);
     if (q.bias.saturated) print(`  ${q.bias.saturated} bias values saturated to int32 in ${q.bias.saturatedTensors.length} tensors`);
     print(`  ${Math.round(report.ms.total)} ms (calibration ${Math.round(report.ms.calibrate)} ms)`);
@@ -235,6 +290,14 @@ function ruleCounts(r: ReturnType<typeof validateModel>): { errors: number; warn
     if (n) errorsByRule[rule.id] = n;
   }
   return { errors: r.summary.errors, warnings: r.summary.warnings, errorsByRule };
+}
+
+/** `true` for `--name`, `false` for `--no-name`, `undefined` when neither was given (cac's own default hides that). */
+function switched(name: string): boolean | undefined {
+  const args = process.argv.slice(2);
+  const on = args.includes(`--${name}`), off = args.includes(`--no-${name}`);
+  if (on && off) throw new InputError(`Options --${name} and --no-${name} exclude each other`);
+  return on ? true : off ? false : undefined;
 }
 
 /** A repeatable option's values (cac gives one value as a string, several as an array). */

@@ -22,6 +22,7 @@ export * from "./src/normalize/mod.ts";
 export * from "./src/runtime/mod.ts";
 export * from "./src/data/mod.ts";
 export * from "./src/calibrate/mod.ts";
+export * from "./src/passes/mod.ts";
 export * from "./src/quantize/mod.ts";
 export * from "./src/targets/mod.ts";
 export * from "./src/validate/mod.ts";

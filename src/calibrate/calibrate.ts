@@ -44,15 +44,29 @@ export async function calibrate(
   runtime?: Runtime,
 ): Promise<Map<string, Range>> {
   const o = resolveCalibrateOptions(opts, data.size);
-  const requests: StatRequest[] = values.map((value) =>
+  const observers = await collect(model, data, rangeRequests(values, o), o, runtime);
+  const ranges = new Map<string, Range>();
+  values.forEach((v, i) => ranges.set(v, rangeOf(observers[i], o)));
+  return ranges;
+}
+
+/**
+ * The statistic each of `values` needs for `o.method`, in order: what
+ * {@linkcode calibrate} collects, for a caller that collects more in the same
+ * pass (recovery passes' requests) and reads ranges with {@linkcode rangeOf}.
+ *
+ * @example
+ * ```ts
+ * const o = resolveCalibrateOptions({ method: "mse" }, data.size);
+ * const reqs = rangeRequests(["conv1_out"], o); // [{ kind: "histogram", value: "conv1_out", … }]
+ * ```
+ */
+export function rangeRequests(values: readonly string[], o: CalibrateOptions): StatRequest[] {
+  return values.map((value) =>
     o.method === "minmax"
       ? { kind: "minmax", value, movingAverage: o.movingAverage }
       : { kind: "histogram", value, symmetric: o.symmetric, bins: o.bins }
   );
-  const observers = await collect(model, data, requests, o, runtime);
-  const ranges = new Map<string, Range>();
-  values.forEach((v, i) => ranges.set(v, rangeOf(observers[i], o)));
-  return ranges;
 }
 
 /** The range `o.method` reads from an observer `calibrate` created for it. */

@@ -22,7 +22,7 @@ export type {
   Range,
   StatRequest,
 } from "./types.ts";
-export { calibrate, rangeOf } from "./calibrate.ts";
+export { calibrate, rangeOf, rangeRequests } from "./calibrate.ts";
 export { resolveCalibrateOptions } from "./_options.ts";
 export { collect, type ObserverOf, type Observers } from "./collect.ts";
 export { MinMaxObserver } from "./minmax.ts";

@@ -7,6 +7,7 @@
  * @module
  */
 import { InputError } from "../errors.ts";
+import type { Graph } from "../ir/graph.ts";
 import type { Node } from "../ir/node.ts";
 import type { QdqEditor } from "./_edit.ts";
 import type { NodePlan } from "./_plan.ts";
@@ -35,7 +36,7 @@ export function quantizeNodeWeights(
   const wName = node.inputs[spec.input];
   const axis = spec.perChannel ? spec.axis : undefined;
   const floor = o.biasOverflowGuard && np.bias !== undefined
-    ? biasScaleFloor(np, params.get(node.inputs[0])!.scale, axis === undefined ? 1 : ed.graph.constant(wName)!.dims[axis], ed)
+    ? biasScaleFloor(np, params.get(node.inputs[0])!.scale, axis === undefined ? 1 : ed.graph.constant(wName)!.dims[axis], ed.graph)
     : undefined;
   // A weight is shared between nodes unless the guard must raise a scale
   // for this node's bias (then it gets a copy of its own).
@@ -59,9 +60,9 @@ const BIAS_LIMIT = (2 ** 31 - 1) / 1.0001;
  * bias in range: |b_i| / (multiplier · inputScale · s_w) ≤ BIAS_LIMIT, with
  * bias element i read against weight channel i mod `channels`.
  */
-function biasScaleFloor(np: NodePlan, inputScale: number, channels: number, ed: QdqEditor): Float64Array {
+export function biasScaleFloor(np: NodePlan, inputScale: number, channels: number, graph: Graph): Float64Array {
   const { node } = np;
-  const b = ed.graph.constant(node.inputs[np.bias!])!.toFloat32();
+  const b = graph.constant(node.inputs[np.bias!])!.toFloat32();
   const beta = node.opType === "Gemm" ? Math.abs(node.attrFloat("beta", 1)) : 1;
   const denom = (np.weight!.biasMultiplier ?? 1) * inputScale * BIAS_LIMIT;
   const floor = new Float64Array(channels);

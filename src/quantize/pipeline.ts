@@ -2,40 +2,66 @@
  * The quantization pipeline in one readable list:
  *
  * 1. normalize — constants → initializers, opset ≥ 13, BatchNormalization
- *    folded, shapes recorded (skipped for a model already normalized);
- * 2. plan — which activation values need a range (the registry decides);
- * 3. calibrate — one ONNX Runtime session, samples streamed through
- *    observers that keep only statistics;
- * 4. quantize — QDQ insertion, int8 weights, int32 biases.
+ *    folded (skipped for a model already normalized);
+ * 2. `graph` passes — rewrite the float graph from its weights: fusions,
+ *    cross-layer equalization;
+ * 3. `statistics` passes — rewrite the float graph from statistics of the
+ *    float model, gathered in one pass over the data: SmoothQuant;
+ * 4. `plan` passes and the plan — which nodes stay float (float fallback),
+ *    which values need a range;
+ * 5. calibrate — one ONNX Runtime session over the calibration samples that
+ *    also gathers what the `calibrated` passes asked for;
+ * 6. `calibrated` passes — bias correction, from the weights as they will be
+ *    quantized;
+ * 7. quantize — QDQ insertion, int8 weights, int32 biases (with the
+ *    bias-overflow guard when it is in the recipe).
  *
- * Target profiles (a later step) will choose the options and passes here.
+ * Which passes run is the target profile's choice (its defaults), changed by
+ * the caller; the order is this list's, whatever the caller's order.
  *
  * @module
  */
+import { cloneModel } from "../ir/clone.ts";
 import type { Model } from "../ir/model.ts";
+import { layerErrors } from "../eval/layer_errors.ts";
 import type { Dataset } from "../data/types.ts";
-import { calibrate, resolveCalibrateOptions } from "../calibrate/mod.ts";
-import type { CalibrateOptions } from "../calibrate/types.ts";
+import { collect, rangeOf, rangeRequests, resolveCalibrateOptions } from "../calibrate/mod.ts";
+import type { CalibrateOptions, Range, StatRequest } from "../calibrate/types.ts";
 import { normalize, type NormalizeReport } from "../normalize/mod.ts";
+import { PASSES } from "../passes/registry.ts";
+import { resolvePassSettings } from "../passes/settings.ts";
+import type { Pass, PassContext, PassReport, PassSettings, PassStage, StatLookup } from "../passes/types.ts";
 import type { Runtime } from "../runtime/types.ts";
+import { loadTarget } from "../targets/load.ts";
+import type { PassName, TargetProfile } from "../targets/types.ts";
 import { planQuantization } from "./plan.ts";
 import { quantize, type QuantizeReport } from "./quantize.ts";
 import { resolveQuantizeOptions } from "./options.ts";
+import { quantizeOptionsFor } from "./target_options.ts";
 import type { QuantizeOptions } from "./types.ts";
+import { constantQuantizer, weightQuantizer } from "./_simulate.ts";
 
 /** Options of {@linkcode quantizeModel}: quantization plus calibration settings. */
 export interface QuantizeModelOptions extends QuantizeOptions {
   /** Calibration settings (method, samples, …); defaults as in `calibrate`. */
   calibration: Partial<CalibrateOptions>;
-  /** Runtime for shape recording and calibration. Default: onnxruntime-node. */
+  /** Runtime for calibration. Default: onnxruntime-node. */
   runtime?: Runtime;
   /** Progress of the long steps, for a CLI to print. Default: none. */
-  onProgress?: (step: "normalize" | "calibrate" | "quantize", done: number, total: number) => void;
+  onProgress?: (step: "normalize" | "statistics" | "calibrate" | "quantize", done: number, total: number) => void;
+  /** The target: its op set and opset range bound the passes. Default: `cpu-mixed`. */
+  profile: TargetProfile;
+  /** The passes to run (any order; the pipeline orders them). Default: the profile's default recipe. */
+  passes: readonly PassName[];
+  /** Settings of the passes; defaults as in `PassSettings`. */
+  passSettings: Partial<PassSettings>;
 }
 
 /** What {@linkcode quantizeModel} did, step by step. */
 export interface QuantizeModelReport {
   normalize: NormalizeReport;
+  /** Every pass that ran, in order, with what it did. */
+  passes: PassReport[];
   /** Activation values calibrated. */
   calibrated: number;
   /** Samples the calibration saw. */
@@ -43,12 +69,17 @@ export interface QuantizeModelReport {
   /** The calibration settings used, defaults applied. */
   calibration: Pick<CalibrateOptions, "method" | "symmetric" | "histogramSample" | "percentile" | "bins">;
   quantize: QuantizeReport;
-  /** Wall time of each step in milliseconds. */
-  ms: { normalize: number; calibrate: number; quantize: number; total: number };
+  /**
+   * Wall time of each step in milliseconds; `statistics` is the extra pass
+   * over the data that `statistics` passes need (0 when none ran), `passes`
+   * the passes' own work.
+   */
+  ms: { normalize: number; passes: number; statistics: number; calibrate: number; quantize: number; total: number };
 }
 
 /**
- * Quantizes `model` in place: normalize, plan, calibrate on `calib`, insert QDQ.
+ * Quantizes `model` in place: normalize, run the recipe's passes,
+ * calibrate on `calib`, insert QDQ.
  *
  * @example
  * ```ts
@@ -63,29 +94,115 @@ export async function quantizeModel(
   calib: Dataset,
   opts: Partial<QuantizeModelOptions> = {},
 ): Promise<QuantizeModelReport> {
-  const q = resolveQuantizeOptions(opts);
   const t0 = performance.now();
-  opts.onProgress?.("normalize", 0, 1);
-  // The planner infers dtypes from the graph, so the two ORT runs that record shapes are not needed.
-  const norm = await normalize(model, { shapes: false });
-  const t1 = performance.now();
-  const plan = planQuantization(model, q);
+  const q = resolveQuantizeOptions(opts);
+  const profile = opts.profile ?? loadTarget("cpu-mixed");
+  const recipe = new Set(opts.passes ?? quantizeOptionsFor(profile).passes);
+  const ctx: PassContext = {
+    profile,
+    settings: resolvePassSettings(opts.passSettings),
+    perChannel: q.perChannel,
+    constants: constantQuantizer(q),
+  };
   const c = resolveCalibrateOptions({
     ...opts.calibration,
     symmetric: opts.calibration?.symmetric ?? q.symmetricActivations,
-    onProgress: (done, all) => opts.onProgress?.("calibrate", done, all),
   }, calib.size);
-  const ranges = await calibrate(model, calib, plan.activations, c, opts.runtime);
+  const ms = { normalize: 0, passes: 0, statistics: 0, calibrate: 0, quantize: 0, total: 0 };
+  const reports: PassReport[] = [];
+  const stage = (s: PassStage) => PASSES.filter((p) => p.stage === s && recipe.has(p.name));
+  const run = async (passes: readonly Pass[], stats: StatLookup) => {
+    for (const p of passes) {
+      const r = await p.apply(model, stats, ctx);
+      reports.push(r);
+      ms.passes += r.ms;
+    }
+  };
+  const collectFor = async (passes: readonly Pass[], extra: StatRequest[], step: "statistics" | "calibrate") => {
+    const needs = passes.flatMap((p) => p.needs?.(model, ctx) ?? []);
+    const all = [...extra, ...needs];
+    const observers = await collect(model, calib, all, { ...c, onProgress: (d, n) => opts.onProgress?.(step, d, n) }, opts.runtime);
+    return { observers, lookup: lookupOf(all, observers) };
+  };
+
+  opts.onProgress?.("normalize", 0, 1);
+  // The planner infers dtypes from the graph, so the two ORT runs that record shapes are not needed.
+  const norm = await normalize(model, { shapes: false });
+  ms.normalize = performance.now() - t0;
+
+  await run(stage("graph"), noStats);
+
+  const statistics = stage("statistics");
+  if (statistics.length) {
+    const t = performance.now();
+    const { lookup } = await collectFor(statistics, [], "statistics");
+    ms.statistics = performance.now() - t;
+    await run(statistics, lookup);
+  }
+
+  const planPasses = stage("plan");
+  if (planPasses.length) {
+    // The copy has had this recipe's rewrites already: only what follows the plan runs on it.
+    const rest = PASSES.filter((p) => recipe.has(p.name) && (p.stage === "calibrated" || p.stage === "quantize")).map((p) => p.name);
+    ctx.sensitivity = () => sensitivity(model, calib, { ...opts, passes: rest });
+    const first = reports.length;
+    await run(planPasses, noStats);
+    q.exclude = [...new Set([...q.exclude, ...reports.slice(first).flatMap((r) => r.nodes)])];
+  }
+  const plan = planQuantization(model, q);
+
+  const t1 = performance.now();
+  const calibrated = stage("calibrated");
+  const { observers, lookup } = await collectFor(calibrated, rangeRequests(plan.activations, c), "calibrate");
+  const ranges = new Map<string, Range>();
+  plan.activations.forEach((v, i) => ranges.set(v, rangeOf(observers[i], c)));
+  ms.calibrate = performance.now() - t1;
+
+  if (calibrated.length) {
+    ctx.weights = weightQuantizer(model, ranges, q);
+    await run(calibrated, lookup);
+  }
+
   const t2 = performance.now();
-  const report = quantize(model, ranges, q);
-  const t3 = performance.now();
+  const report = quantize(model, ranges, { ...q, biasOverflowGuard: q.biasOverflowGuard && recipe.has("bias-overflow-guard") });
   opts.onProgress?.("quantize", 1, 1);
+  ms.quantize = performance.now() - t2;
+  ms.total = performance.now() - t0;
   return {
     normalize: norm,
+    passes: reports,
     calibrated: plan.activations.length,
     samples: c.samples,
     calibration: { method: c.method, symmetric: c.symmetric, histogramSample: c.histogramSample, percentile: c.percentile, bins: c.bins },
     quantize: report,
-    ms: { normalize: t1 - t0, calibrate: t2 - t1, quantize: t3 - t2, total: t3 - t0 },
+    ms,
+  };
+}
+
+/**
+ * The per-layer error the model's own quantization adds, most first: a copy
+ * quantized with the rest of the recipe, compared layer by layer with the
+ * float copy on up to 16 calibration samples.
+ */
+async function sensitivity(model: Model, calib: Dataset, opts: Partial<QuantizeModelOptions>): Promise<{ node: string; dropDb: number }[]> {
+  const fp32 = cloneModel(model);
+  const q = cloneModel(model);
+  await quantizeModel(q, calib, { ...opts, onProgress: undefined });
+  const r = await layerErrors(fp32, q, calib, { samples: Math.min(16, calib.size), sortBy: "drop", runtime: opts.runtime ?? "node" });
+  return r.layers.map((l) => ({ node: l.node, dropDb: l.dropDb }));
+}
+
+const noStats: StatLookup = (r) => {
+  throw new Error(`internal: no statistics gathered for ${r.kind} of "${r.value}"`);
+};
+
+/** Finds the observer of a request among `requests` (equal requests share one). */
+function lookupOf(requests: readonly StatRequest[], observers: readonly unknown[]): StatLookup {
+  const key = (r: StatRequest) => JSON.stringify(r);
+  const byKey = new Map(requests.map((r, i) => [key(r), observers[i]]));
+  return (r) => {
+    const o = byKey.get(key(r));
+    if (!o) throw new Error(`internal: no statistics gathered for ${r.kind} of "${r.value}"`);
+    return o as ReturnType<StatLookup>;
   };
 }

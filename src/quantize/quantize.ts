@@ -80,7 +80,7 @@ export function quantize(model: Model, ranges: ReadonlyMap<string, Range>, opts:
 }
 
 /** Scale and zero point of every planned value (shared ones from their root). */
-function resolveParams(plan: DetailedPlan, ranges: ReadonlyMap<string, Range>, o: QuantizeOptions): Map<string, ScaleZeroPoint> {
+export function resolveParams(plan: DetailedPlan, ranges: ReadonlyMap<string, Range>, o: QuantizeOptions): Map<string, ScaleZeroPoint> {
   const out = new Map<string, ScaleZeroPoint>();
   const get = (v: string): ScaleZeroPoint => {
     const known = out.get(v);

@@ -19,6 +19,8 @@ export interface TargetRequest extends Partial<QuantizeOptions> {
    * can honour it.
    */
   maxDrop?: number;
+  /** Other requests to keep nodes in float (op types, patterns, presets), as the user wrote them: refused without float fallback. */
+  keepFloat?: readonly string[];
   /** Passes switched on (`true`) or off (`false`) explicitly. */
   passes?: Partial<Record<PassName, boolean>>;
 }
@@ -65,6 +67,9 @@ export function quantizeOptionsFor(profile: TargetProfile, request: TargetReques
   }
   if (request.exclude?.length && !profile.floatFallback) {
     throw forbid(`excluding ${request.exclude.map((n) => `"${n}"`).join(", ")} from quantization`, "floatFallback is false");
+  }
+  if (request.keepFloat?.length && !profile.floatFallback) {
+    throw forbid(`keeping nodes in float (${request.keepFloat.join(", ")})`, "floatFallback is false");
   }
   if (request.maxDrop !== undefined && !profile.floatFallback) throw forbid("mixed precision with a maximum accuracy drop", "floatFallback is false");
   for (const [name, on] of Object.entries(request.passes ?? {}) as [PassName, boolean][]) {

@@ -6,8 +6,12 @@
  * @module
  */
 
-/** Recovery passes a profile may allow (implemented in later steps; names are stable). */
+/**
+ * Recovery passes a profile may allow, by the names `src/passes/` registers
+ * them under (a profile naming any other is refused on load).
+ */
 export type PassName =
+  | "fusions"
   | "cross-layer-equalization"
   | "smoothquant"
   | "bias-overflow-guard"

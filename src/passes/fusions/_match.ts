@@ -1,0 +1,44 @@
+/**
+ * Small matching helpers the fusions share. Private to src/passes/fusions/.
+ *
+ * @module
+ */
+import type { Graph } from "../../ir/graph.ts";
+import type { Node } from "../../ir/node.ts";
+import { constantOf } from "../_linear.ts";
+
+/** The value of a one-element float constant, or `undefined`. */
+export function scalarOf(graph: Graph, name: string | undefined): number | undefined {
+  const t = constantOf(graph, name);
+  if (!t || t.size !== 1 || (t.dtype !== "float32" && t.dtype !== "float64")) return undefined;
+  return t.toFloat64()[0];
+}
+
+/** Whether `x` is within a float32 rounding of `want` (exports write 1/6 as 0.1666667). */
+export function near(x: number | undefined, want: number): boolean {
+  return x !== undefined && Math.abs(x - want) <= 1e-6 * Math.max(1, Math.abs(want));
+}
+
+/** The one node that reads `value`, when exactly one does and it is not a graph output. */
+export function soleReader(graph: Graph, value: string): Node | undefined {
+  const r = graph.consumers(value);
+  return r.length === 1 && !graph.isOutput(value) ? r[0] : undefined;
+}
+
+/** The producer of `value` when it is of `opType` (default domain). */
+export function producedBy(graph: Graph, value: string | undefined, opType: string | readonly string[]): Node | undefined {
+  if (!value) return undefined;
+  const p = graph.producer(value);
+  if (!p || p.domain !== "") return undefined;
+  return (typeof opType === "string" ? p.opType === opType : opType.includes(p.opType)) ? p : undefined;
+}
+
+/** For a binary node with a constant operand: the index of the other (data) input, else -1. */
+export function dataInput(graph: Graph, node: Node): number {
+  if (node.inputs.length !== 2) return -1;
+  const c0 = !!constantOf(graph, node.inputs[0]), c1 = !!constantOf(graph, node.inputs[1]);
+  if (c0 === c1) return -1;
+  // Sub and Div are not symmetric: only x − c and x / c are affine in x.
+  if (c0 && (node.opType === "Sub" || node.opType === "Div")) return -1;
+  return c0 ? 1 : 0;
+}

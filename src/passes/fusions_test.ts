@@ -1,0 +1,200 @@
+// The fusions pass: each pattern fuses where it should and nowhere else, the
+// opset is raised only when a fusion needs it, and the float function holds.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import type { Model } from "../ir/model.ts";
+import { randomInput } from "../quantize/_testing.ts";
+import { Builder, float, int, ints } from "../quantize/_testing_graphs.ts";
+import { recordShapes } from "../normalize/shapes.ts";
+import { loadTarget } from "../targets/load.ts";
+import { contextFor, opCounts, outputDrift, snapshot } from "./_testing.ts";
+import { fusions } from "./fusions.ts";
+import type { PassContext, PassReport } from "./types.ts";
+
+const Fusions = suite("fusions pass");
+
+const noStats = () => {
+  throw new Error("fusions read no statistics");
+};
+
+async function fuse(model: Model, ctx: PassContext = contextFor("cpu-mixed"), dims = [1, 8, 6, 6]): Promise<{ report: PassReport; drift: number }> {
+  const before = snapshot(model);
+  const report = await fusions.apply(model, noStats, ctx);
+  const feeds = [1, 2].map((s) => ({ x: randomInput(dims, s, -6, 6) }));
+  return { report, drift: await outputDrift(before, model, feeds) };
+}
+
+/** x → Conv(8→8, 1×1) → y, then `tail` builds the rest from y. */
+function afterConv(tail: (b: Builder, y: string) => string): Model {
+  const b = new Builder();
+  b.input("x", [1, 8, 6, 6]);
+  const y = b.node("Conv", ["x", b.weight("w", [8, 8, 1, 1]), b.weight("bias", [8])], "y", { kernel_shape: ints([1, 1]) });
+  return b.model([tail(b, y)]);
+}
+
+Fusions("x·Clip(x+3, 0, 6)/6 (PaddlePaddle) becomes HardSwish at opset 14, exactly", async () => {
+  const m = afterConv((b, y) => {
+    const a = b.node("Add", [y, b.scalar("three", 3)], "a");
+    const c = b.node("Clip", [a, b.scalar("zero", 0), b.scalar("six", 6)], "c");
+    const p = b.node("Mul", [y, c], "p");
+    return b.node("Div", [p, b.scalar("six2", 6)], "out");
+  });
+  const { report, drift } = await fuse(m);
+  assert.equal(opCounts(m), { Conv: 1, HardSwish: 1 });
+  assert.is(m.opset(), 14);
+  assert.is(report.details?.counts && (report.details.counts as Record<string, number>).hardswish, 1);
+  assert.ok(drift < 1e-6, `drift ${drift}`);
+});
+
+Fusions("x·HardSigmoid(x; 1/6, 0.5) and x·(Clip(x+3,0,6)·(1/6)) become HardSwish; Paddle's HardSigmoid(0.2) stays", async () => {
+  const m = afterConv((b, y) => {
+    const h = b.node("HardSigmoid", [y], "h", { alpha: float(1 / 6), beta: float(0.5) });
+    const s = b.node("Mul", [y, h], "s");
+    const a = b.node("Add", [s, b.scalar("three", 3)], "a");
+    const c = b.node("Clip", [a, b.scalar("zero", 0), b.scalar("six", 6)], "c");
+    const g = b.node("Mul", [c, b.scalar("sixth", 1 / 6)], "g");
+    const t = b.node("Mul", [s, g], "t");
+    const keep = b.node("HardSigmoid", [t], "k", { alpha: float(0.2), beta: float(0.5) });
+    return b.node("Mul", [t, keep], "out");
+  });
+  const { drift } = await fuse(m);
+  assert.equal(opCounts(m), { Conv: 1, HardSwish: 2, HardSigmoid: 1, Mul: 1 });
+  assert.ok(drift < 1e-6, `drift ${drift}`);
+});
+
+Fusions("a Clip(x+3, 0, 5) or a gate read twice is not HardSwish", async () => {
+  const m = afterConv((b, y) => {
+    const a = b.node("Add", [y, b.scalar("three", 3)], "a");
+    const c = b.node("Clip", [a, b.scalar("zero", 0), b.scalar("five", 5)], "c");
+    const p = b.node("Mul", [y, c], "p");
+    return b.node("Div", [p, b.scalar("six", 6)], "out");
+  });
+  await fuse(m);
+  assert.is(opCounts(m).HardSwish, undefined);
+  assert.is(m.opset(), 13, "no fusion, no opset change");
+});
+
+Fusions("a target that does not list HardSwish, or stops below opset 14, keeps the decomposition", async () => {
+  const build = () =>
+    afterConv((b, y) => {
+      const a = b.node("Add", [y, b.scalar("three", 3)], "a");
+      const c = b.node("Clip", [a, b.scalar("zero", 0), b.scalar("six", 6)], "c");
+      return b.node("Div", [b.node("Mul", [y, c], "p"), b.scalar("six2", 6)], "out");
+    });
+  const base = loadTarget("cpu-mixed");
+  const { HardSwish: _, ...ops } = base.ops;
+  for (const profile of [{ ...base, ops }, { ...base, opset: { min: 13, max: 13 } }]) {
+    const m = build();
+    const { report } = await fuse(m, contextFor(profile));
+    assert.is(opCounts(m).HardSwish, undefined);
+    assert.is(m.opset(), 13);
+    assert.match(String((report.params.skipped as string[]).join(" ")), /hardswish/);
+  }
+});
+
+/** The decomposed LayerNorm over the last axis of x [1, 4, 8], as PaddlePaddle exports it. */
+function layerNorm(square: "Pow" | "Mul", affine: boolean): Model {
+  const b = new Builder();
+  b.input("x", [1, 4, 8]);
+  const mean = b.node("ReduceMean", ["x"], "mean", { axes: ints([-1]), keepdims: int(1) });
+  const d = b.node("Sub", ["x", mean], "d");
+  const sq = square === "Pow" ? b.node("Pow", [d, b.scalar("two", 2)], "sq") : b.node("Mul", [d, d], "sq");
+  const v = b.node("ReduceMean", [sq], "var", { axes: ints([-1]), keepdims: int(1) });
+  const e = b.node("Add", [v, b.scalar("eps", 1e-5)], "e");
+  const s = b.node("Sqrt", [e], "s");
+  let y = b.node("Div", [d, s], "n");
+  if (affine) {
+    y = b.node("Mul", [y, b.weight("gamma", [8])], "g");
+    y = b.node("Add", [y, b.weight("beta", [8])], "out");
+  }
+  return b.model([y]);
+}
+
+for (const [square, affine] of [["Pow", true], ["Mul", false]] as const) {
+  Fusions(`LayerNorm with ${square === "Pow" ? "Pow(d, 2)" : "d·d"}${affine ? " and γ, β" : ", no affine"} becomes LayerNormalization at opset 17`, async () => {
+    const m = layerNorm(square, affine);
+    const { drift } = await fuse(m, contextFor("cpu-mixed"), [1, 4, 8]);
+    assert.equal(opCounts(m), { LayerNormalization: 1 });
+    assert.is(m.opset(), 17);
+    assert.ok(drift < 1e-5, `drift ${drift}`);
+  });
+}
+
+Fusions("npu-int8-only does not list LayerNormalization: γ and β fold into the next MatMul instead", async () => {
+  const b = new Builder();
+  b.input("x", [1, 4, 8]);
+  const ln = layerNorm("Pow", true).graph;
+  for (const [k, t] of ln.initializers) b.g.addInitializer(t.name === k ? t : t);
+  b.g.nodes.push(...ln.nodes);
+  const mm = b.node("MatMul", ["out", b.weight("w", [8, 6])], "mm");
+  const m = b.model([b.node("Add", [mm, b.weight("bias", [6])], "y")]);
+  // γ may fold only where the data's channel count is known (static-shape targets record every shape).
+  await recordShapes(m);
+  const { drift } = await fuse(m, contextFor("npu-int8-only"), [1, 4, 8]);
+  const ops = opCounts(m);
+  assert.is(ops.LayerNormalization, undefined);
+  assert.is(ops.Mul, undefined, "γ folded");
+  assert.is(ops.Add, 2, "the variance's ε and the MatMul's bias, which took β·W");
+  assert.ok(drift < 1e-5, `drift ${drift}`);
+});
+
+Fusions("scale and shift after a Conv fold into its weight and bias (scalar and per channel)", async () => {
+  const m = afterConv((b, y) => {
+    const s = b.node("Mul", [b.scalar("a", 0.7), y], "s");
+    const t = b.node("Add", [s, b.weight("c", [1, 8, 1, 1])], "t");
+    const u = b.node("Div", [t, b.weight("d", [8, 1, 1], 2)], "u");
+    return b.node("Sub", [u, b.scalar("e", 0.25)], "out");
+  });
+  const { drift } = await fuse(m);
+  assert.equal(opCounts(m), { Conv: 1 });
+  assert.is(m.graph.nodes[0].outputs[0], "out", "the Conv takes the last output's name");
+  assert.ok(drift < 1e-5, `drift ${drift}`);
+});
+
+Fusions("a scale and shift before a 1×1 Conv fold exactly; before a padding Conv the shift stays as one Add", async () => {
+  for (const [k, pads, left] of [[1, 0, {}], [3, 1, { Add: 1 }]] as const) {
+    const b = new Builder();
+    b.input("x", [1, 8, 6, 6]);
+    const h = b.node("HardSigmoid", ["x"], "h", { alpha: float(0.2), beta: float(0.5) });
+    const s = b.node("Mul", [b.scalar("c", 0.4), h], "s");
+    const t = b.node("Add", [s, b.scalar("d", 0.3)], "t");
+    const y = b.node("Conv", [t, b.weight("w", [8, 1, k, k]), b.weight("bias", [8])], "y", {
+      kernel_shape: ints([k, k]),
+      pads: ints([pads, pads, pads, pads]),
+      group: int(8),
+    });
+    const m = b.model([y]);
+    const { drift } = await fuse(m);
+    assert.equal(opCounts(m), { HardSigmoid: 1, Conv: 1, ...left });
+    assert.ok(drift < 1e-5, `k=${k}: drift ${drift}`);
+  }
+});
+
+Fusions("a Conv output another node also reads is not scaled; a chain stops where its value fans out", async () => {
+  const b = new Builder();
+  b.input("x", [1, 8, 6, 6]);
+  const y = b.node("Conv", ["x", b.weight("w", [8, 8, 1, 1]), b.weight("bias", [8])], "y", { kernel_shape: ints([1, 1]) });
+  const s = b.node("Mul", [y, b.scalar("a", 0.5)], "s");
+  const r = b.node("Relu", [y], "r");
+  const z = b.node("Conv", [r, b.weight("w2", [8, 8, 1, 1]), b.weight("bias2", [8])], "z", { kernel_shape: ints([1, 1]) });
+  const t = b.node("Mul", [z, b.scalar("c", 2)], "t");
+  const u = b.node("Add", [t, b.scalar("d", 1)], "u");
+  const m = b.model([s, u, b.node("Relu", [t], "v")]);
+  const { drift } = await fuse(m);
+  assert.equal(opCounts(m), { Conv: 2, Mul: 1, Relu: 2, Add: 1 }, "y's Mul stays; z's Mul folds, the Add after the fan-out stays");
+  assert.ok(drift < 1e-5, `drift ${drift}`);
+});
+
+Fusions("Mul by 1 and Add of 0 go; x·1.5 stays", async () => {
+  const b = new Builder();
+  b.input("x", [1, 8, 6, 6]);
+  const s = b.node("Sigmoid", ["x"], "s");
+  const one = b.node("Mul", [s, b.scalar("one", 1)], "one_out");
+  const zero = b.node("Add", [b.scalar("z", 0), one], "zero_out");
+  const m = b.model([b.node("Mul", [zero, b.scalar("k", 1.5)], "out")]);
+  const { drift } = await fuse(m);
+  assert.equal(opCounts(m), { Sigmoid: 1, Mul: 1 });
+  assert.ok(drift === 0, `drift ${drift}`);
+});
+
+Fusions.run();

@@ -1,0 +1,72 @@
+// The float-graph passes on the three PaddleOCR models: each applies where
+// the architecture says it should, and the rewritten float model computes
+// what the original did (outputs within 1e-4 of their scale).
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { collect } from "../calibrate/collect.ts";
+import { memoryDataset } from "../calibrate/_testing.ts";
+import type { StatRequest } from "../calibrate/types.ts";
+import type { Model } from "../ir/model.ts";
+import { normalize } from "../normalize/mod.ts";
+import { readModel } from "../onnx/file.ts";
+import { randomInput, textPage } from "../quantize/_testing.ts";
+import type { TensorValue } from "../runtime/types.ts";
+import { REAL_MODELS } from "../../tests/fixtures/onnx_models.ts";
+import { contextFor, opCounts, outputDrift, snapshot } from "./_testing.ts";
+import { crossLayerEqualization } from "./cross_layer_equalization.ts";
+import { fusions } from "./fusions.ts";
+import { smoothquant } from "./smoothquant.ts";
+import type { Pass, PassContext, PassReport, StatLookup } from "./types.ts";
+
+const Real = suite("passes on the real models");
+
+const INPUTS: Record<string, (seed: number) => TensorValue<"float32">> = {
+  classifier: (s) => randomInput([1, 3, 48, 192], s) as TensorValue<"float32">,
+  detector: (s) => textPage(64, 64, s) as TensorValue<"float32">,
+  recognizer: (s) => randomInput([1, 3, 48, 160], s) as TensorValue<"float32">,
+};
+
+async function load(file: string): Promise<Model> {
+  const m = readModel(file);
+  await normalize(m, { shapes: false });
+  return m;
+}
+
+async function apply(pass: Pass, m: Model, ctx: PassContext, samples: TensorValue<"float32">[]): Promise<PassReport> {
+  const requests = pass.needs?.(m, ctx) ?? [];
+  const observers = requests.length ? await collect(m, memoryDataset("x", samples), requests) : [];
+  const stats: StatLookup = (r: StatRequest) => observers[requests.findIndex((q) => JSON.stringify(q) === JSON.stringify(r))];
+  return await pass.apply(m, stats, ctx);
+}
+
+// What each architecture offers: PP-LCNetV3 (detector, recognizer) writes HardSwish
+// as x·Clip(x+3,0,6)/6 and wraps every Conv in scalar affine steps; MobileNetV3 (the
+// classifier) has Conv → Relu → Conv pairs; the recognizer's neck has five LayerNorms.
+const EXPECT: Record<string, { hardswish: number; layernorm: number; minPairs: number }> = {
+  classifier: { hardswish: 18, layernorm: 0, minPairs: 10 },
+  detector: { hardswish: 24, layernorm: 0, minPairs: 10 },
+  recognizer: { hardswish: 28, layernorm: 5, minPairs: 3 },
+};
+
+for (const { name, file } of REAL_MODELS) {
+  Real(`${name}: fusions, CLE (with per-tensor rescaling) and SmoothQuant keep the float function`, async () => {
+    const m = await load(file);
+    const samples = [1, 2].map(INPUTS[name]);
+    const original = snapshot(m);
+    const ctx = contextFor("cpu-mixed", { perChannel: false, settings: { smoothquantAlpha: 0.5 } });
+    const f = await apply(fusions, m, ctx, samples);
+    const counts = f.details!.counts as Record<string, number>;
+    assert.is(counts.hardswish, EXPECT[name].hardswish);
+    assert.is(counts.layernorm ?? 0, EXPECT[name].layernorm);
+    assert.is(opCounts(m).HardSwish, EXPECT[name].hardswish);
+    const afterFusions = await outputDrift(original, m, samples.map((x) => ({ x })));
+    const c = await apply(crossLayerEqualization, m, ctx, samples);
+    assert.ok((c.details!.pairs as unknown[]).length >= EXPECT[name].minPairs, c.summary);
+    const afterCle = await outputDrift(original, m, samples.map((x) => ({ x })));
+    const s = await apply(smoothquant, m, ctx, samples);
+    const afterAll = await outputDrift(original, m, samples.map((x) => ({ x })));
+    assert.ok(afterFusions < 1e-4 && afterCle < 1e-4 && afterAll < 1e-4, `drift ${afterFusions} / ${afterCle} / ${afterAll} (${s.summary})`);
+  });
+}
+
+Real.run();

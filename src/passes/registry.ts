@@ -1,0 +1,29 @@
+/**
+ * Every recovery pass by the name target profiles use, and the order the
+ * pipeline runs them in.
+ *
+ * @module
+ */
+import type { PassName } from "../targets/types.ts";
+import { biasCorrection } from "./bias_correction.ts";
+import { biasOverflowGuard } from "./bias_overflow_guard.ts";
+import { crossLayerEqualization } from "./cross_layer_equalization.ts";
+import { floatFallback } from "./float_fallback.ts";
+import { fusions } from "./fusions.ts";
+import { smoothquant } from "./smoothquant.ts";
+import type { Pass } from "./types.ts";
+
+/** The passes in pipeline order (the stage of each also fixes where it runs). */
+export const PASSES: readonly Pass[] = [fusions, crossLayerEqualization, smoothquant, floatFallback, biasCorrection, biasOverflowGuard];
+
+/**
+ * The pass registered under `name`, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * passByName("fusions")?.stage; // "graph"
+ * ```
+ */
+export function passByName(name: PassName | string): Pass | undefined {
+  return PASSES.find((p) => p.name === name);
+}

@@ -1,0 +1,59 @@
+/**
+ * Weights as QDQ insertion will quantize them, before it runs: for passes
+ * that correct the error quantization makes (bias correction). Same plan,
+ * same scales (the bias-overflow guard's floors included), same rounding;
+ * and constants as they will be stored, for passes that choose them.
+ *
+ * @module
+ */
+import type { Range } from "../calibrate/types.ts";
+import type { Model } from "../ir/model.ts";
+import type { WeightQuantizer } from "../passes/types.ts";
+import { detailedPlan } from "./_plan.ts";
+import { biasScaleFloor } from "./_weights.ts";
+import { activationParams, activationQRange, weightQRange } from "./params.ts";
+import { resolveParams } from "./quantize.ts";
+import { minMax, quantizeValues, quantizeWeight } from "./quantize_tensor.ts";
+import type { QuantizeOptions } from "./types.ts";
+
+/**
+ * A {@linkcode WeightQuantizer} for `model` as it stands, with activation
+ * `ranges` from calibration and options `o`. Each call quantizes afresh,
+ * so a pass that changes biases sees the guard's floors move with them.
+ */
+export function weightQuantizer(model: Model, ranges: ReadonlyMap<string, Range>, o: QuantizeOptions): WeightQuantizer {
+  const plan = detailedPlan(model, o);
+  const params = resolveParams(plan, ranges, o);
+  const byNode = new Map(plan.nodes.map((np) => [np.node, np]));
+  const g = model.graph;
+  return {
+    dequantized(node) {
+      const np = byNode.get(node);
+      if (!np?.quantized || !np.weight || np.foldedInto) return undefined;
+      const w = g.constant(node.inputs[np.weight.input]);
+      if (!w) return undefined;
+      const axis = np.weight.perChannel ? np.weight.axis : undefined;
+      const channels = axis === undefined ? 1 : w.dims[axis];
+      const floor = o.biasOverflowGuard && np.bias !== undefined
+        ? biasScaleFloor(np, params.get(node.inputs[0])!.scale, channels, g)
+        : undefined;
+      const q = quantizeWeight(w.toFloat32(), w.dims, { axis, q: weightQRange(o.reduceRange), powerOfTwo: o.powerOfTwoScales, minScale: floor });
+      const inner = axis === undefined ? w.size : w.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+      const out = new Float32Array(w.size);
+      for (let i = 0; i < out.length; i++) out[i] = q.values[i] * q.scale[axis === undefined ? 0 : Math.floor(i / inner) % channels];
+      return out;
+    },
+  };
+}
+
+/**
+ * A constant input of a quantized op as {@linkcode quantizeConstant} will
+ * store it (activation type, from its own min and max), dequantized.
+ */
+export function constantQuantizer(o: QuantizeOptions): (values: Float32Array) => Float32Array {
+  return (values) => {
+    const p = activationParams(minMax(values), o.activations, o.symmetricActivations, o.powerOfTwoScales);
+    const q = quantizeValues(values, p, activationQRange(o.activations, o.symmetricActivations));
+    return Float32Array.from(q, (x) => (x - p.zeroPoint) * p.scale);
+  };
+}
