@@ -141,13 +141,15 @@ cli
   .option("--bias-guard", "Raise weight scales where an int32 bias would overflow (--no-bias-guard off)")
   .option("--max-drop <x>", "Mixed precision: largest accuracy drop allowed (refused on targets without float fallback; not implemented yet)")
   .option("--input-shape <name=dims>", "Fix an input's dims, e.g. x=1,3,48,320 (repeatable); static-shape targets need it for dynamic inputs")
-  .option("--calib-method <method>", "minmax (default), percentile, entropy or mse")
+  .option("--calib-method <method>", "mse (default: held out best), minmax, percentile or entropy")
   .option("--samples <n>", "Use the first N calibration samples (default: all)")
   .option("--histogram-sample <k>", "percentile/entropy/mse: elements per value and sample that histograms read (default 2048; 0 = whole tensors, exact but slower)")
   .option("--preprocess <file>", "Preprocessing spec (JSON) for image folders")
   .option("--eval <dir>", "Held-out samples: compare the INT8 model with FP32 on them")
   .option("--json", "Print the report as one JSON document")
   .example("edgeq quantize model.onnx --calib calib/ -o model.int8.onnx --calib-method percentile")
+  .example("edgeq quantize cls.onnx --target asic-per-tensor --input-shape x=1,3,48,192 --calib calib/ --no-bias-correction --smoothquant-alpha auto")
+  .example("edgeq quantize rec.onnx --target cpu-mixed --calib calib/ --exclude-preset depthwise --exclude-op MatMul")
   .example("edgeq quantize rec.onnx --target npu-int8-only --input-shape x=1,3,48,320 --calib calib/")
   .action(async (file: string, f: QuantizeFlags) => {
     if (!f.calib) throw new InputError("Missing option --calib: a folder of calibration samples");
@@ -155,8 +157,8 @@ cli
     if (f.activations !== undefined && f.activations !== "uint8" && f.activations !== "int8") {
       throw new InputError(`Option --activations must be uint8 or int8, got "${f.activations}"`);
     }
-    const method = f.calibMethod ?? "minmax";
-    if (!CALIB_METHODS.includes(method as CalibMethod)) {
+    const method = f.calibMethod;
+    if (method !== undefined && !CALIB_METHODS.includes(method as CalibMethod)) {
       throw new InputError(`Option --calib-method must be one of ${CALIB_METHODS.join(", ")}, got "${method}"`);
     }
     const samples = f.samples === undefined ? undefined : Number(f.samples);
@@ -244,7 +246,7 @@ cli
       profile: profile ?? loadTarget("cpu-mixed"),
       passes: settings.passes,
       passSettings,
-      calibration: { method: method as CalibMethod, samples, histogramSample },
+      calibration: { method: method as CalibMethod | undefined, samples, histogramSample },
       onProgress: (step, done, total) => step === "calibrate" && progress(`calibrating ${done}/${total}`),
     });
     progress("");
@@ -269,7 +271,7 @@ cli
       `  ${q.quantizeLinear} QuantizeLinear, ${q.dequantizeLinear} DequantizeLinear; ` +
         `${o.perChannel ? "per-channel" : "per-tensor"} int8 weights, ` +
         `${o.symmetricActivations ? "symmetric " : ""}${o.activations} activations, ${o.bias} bias` +
-        `${o.powerOfTwoScales ? ", power-of-two scales" : ""}; ${method} ranges from ${report.samples} samples`,
+        `${o.powerOfTwoScales ? ", power-of-two scales" : ""}; ${report.calibration.method} ranges from ${report.samples} samples`,
     );
     for (const p of report.passes) print(`  ${p.pass}: ${p.summary}`);
     print(`  weights ${mib(q.bytes.before)} → ${mib(q.bytes.after)}; ${q.skipped.length} nodes left float`);

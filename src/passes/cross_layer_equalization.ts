@@ -117,11 +117,11 @@ export const crossLayerEqualization: Pass = {
       }
     }
     const after = pairs.map((p) => spread(outputRanges(g, linearOf(g, p.a.node)!)));
-    const rescaled = ctx.perChannel || !ctx.constants ? [] : rescaleAlone(g, pairs, ctx.constants);
+    const rescaled = ctx.perChannel || !ctx.constants ? [] : rescaleAlone(g, pairs, ctx.constants, ctx.settings.cleRescaleLimit);
     const names = [...new Set(pairs.flatMap((p) => [p.a.node.label, p.b.node.label]))];
     return {
       pass: "cross-layer-equalization",
-      params: { iterations: ctx.settings.cleIterations, rescale: !ctx.perChannel },
+      params: { iterations: ctx.settings.cleIterations, rescale: !ctx.perChannel, rescaleLimit: ctx.settings.cleRescaleLimit },
       nodes: [...names, ...rescaled.map((r) => r.node)],
       summary: `${pairs.length} pairs equalized in ${sweeps} sweeps` +
         (pairs.length ? ` (median channel range ratio ${median(before).toFixed(1)} → ${median(after).toFixed(1)})` : "") +
@@ -156,8 +156,12 @@ const RESCALE_SPREAD = 4;
 /**
  * Per-tensor weights: every Conv/Gemm not already the first layer of an
  * equalized pair, whose channel ranges spread over {@linkcode RESCALE_SPREAD}×,
- * gets its output channels scaled to the largest range and a Mul by the
- * inverse after it. `constants` gives a constant's values as its
+ * gets its output channels scaled towards the largest range, by at most
+ * `limit`, and a Mul by the inverse after it. The limit matters: a channel's
+ * weights grown 255× grow its output as much, and the layer's output (an
+ * activation, quantized per tensor) then loses the resolution the weights
+ * gained (recognizer, held out: 86.0 % exact at 255×, 96.2 % at 64×, 97.7 % at
+ * 16×, 97.8 % at 8×; MatMuls rescaled too: worse). `constants` gives a constant's values as its
  * quantization will store them; the inverse scales are taken from there, so
  * the Mul multiplies by exactly what the weights were divided by.
  */
@@ -165,8 +169,12 @@ function rescaleAlone(
   g: Graph,
   pairs: readonly Pair[],
   constants: (values: Float32Array) => Float32Array,
+  limit: number,
 ): { node: string; spreadBefore: number; spreadAfter: number }[] {
   const paired = new Set(pairs.map((p) => p.a.node));
+  // The smallest positive factor the Mul's constant can hold, from its quantization of [0, 1].
+  const step = Math.min(...constants(Float32Array.from({ length: 1025 }, (_, i) => i / 1024)).filter((x) => x > 0));
+  const floor = Math.max(step, 1 / limit);
   const out: { node: string; spreadBefore: number; spreadAfter: number }[] = [];
   for (const n of [...g.nodes]) {
     const l = linearOf(g, n);
@@ -175,9 +183,8 @@ function rescaleAlone(
     const s0 = spread(r);
     if (s0 < RESCALE_SPREAD) continue;
     const top = Math.max(...r);
-    // Inverse scales in [1/64, 1] (a coarser step than any int8 grid of [0, 1],
-    // so none rounds to 0); a zero channel keeps 1.
-    const inv = constants(Float32Array.from(r, (x) => (x > 0 ? Math.max(x / top, 1 / 64) : 1)));
+    // Inverse scales in [1/limit, 1] (and never below the constant grid's step, so none rounds to 0); a zero channel keeps 1.
+    const inv = constants(Float32Array.from(r, (x) => (x > 0 ? Math.max(x / top, floor) : 1)));
     if (inv.some((x) => !(x > 0))) continue;
     scaleOutputs(g, l, Array.from(inv, (x) => 1 / x));
     const rank = g.constant(n.inputs[1])!.dims.length;

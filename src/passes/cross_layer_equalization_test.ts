@@ -104,7 +104,8 @@ Cle("with per-tensor weights, a Conv before HardSwish gets equal channel ranges 
   b.g.constant(w)!.bytes.set(new Uint8Array(t.buffer));
   const c = b.node("Conv", ["x", w, b.weight("bias", [8])], "c", { kernel_shape: ints([1, 1]) });
   const m = b.model([b.node("HardSwish", [c], "y")], 14);
-  const ctx = contextFor("npu-int8-only", { perChannel: false });
+  // A limit above the spread here: every channel reaches the top range.
+  const ctx = contextFor("npu-int8-only", { perChannel: false, settings: { cleRescaleLimit: 1000 } });
   const { report, drift } = await equalize(m, ctx);
   assert.equal(opCounts(m), { Conv: 1, Mul: 1, HardSwish: 1 });
   assert.is((report.details!.rescaled as unknown[]).length, 1);
@@ -114,6 +115,19 @@ Cle("with per-tensor weights, a Conv before HardSwish gets equal channel ranges 
   const mul = g.nodes.find((n) => n.opType === "Mul")!;
   const factors = g.constant(mul.inputs[1])!.toFloat32();
   assert.equal([...ctx.constants!(factors)], [...factors], "the Mul's factors survive their own quantization unchanged");
+  assert.ok(drift < 1e-5, `drift ${drift}`);
+});
+
+Cle("the rescale limit caps how far a channel is scaled up", async () => {
+  const b = new Builder();
+  b.input("x", [1, 4, 6, 6]);
+  const w = b.init("w", [2, 4, 1, 1], new Float32Array([1, -1, 0.5, 0.25, 0.01, 0.005, -0.01, 0]));
+  const c = b.node("Conv", ["x", w, b.weight("bias", [2])], "c", { kernel_shape: ints([1, 1]) });
+  const m = b.model([b.node("HardSwish", [c], "y")], 14);
+  const { drift } = await equalize(m, contextFor("npu-int8-only", { perChannel: false, settings: { cleRescaleLimit: 16 } }));
+  const g = m.graph;
+  const [big, small] = outputRanges(g, linearOf(g, g.nodes[0])!);
+  assert.ok(Math.abs(big / small / (100 / 16) - 1) < 0.05, `ratio ${big / small}, want ${100 / 16}`);
   assert.ok(drift < 1e-5, `drift ${drift}`);
 });
 

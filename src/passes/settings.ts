@@ -14,6 +14,7 @@ export const DEFAULT_PASS_SETTINGS: Readonly<PassSettings> = Object.freeze({
   smoothquantAlpha: 0.5,
   smoothquantInsertMul: false,
   cleIterations: 20,
+  cleRescaleLimit: 16,
   biasCorrectionThreshold: 2,
   sensitiveLayers: 3,
   exclude: Object.freeze({ names: [], opTypes: [], patterns: [], presets: [] }),
@@ -44,6 +45,9 @@ export function resolvePassSettings(s: Partial<PassSettings> = {}): PassSettings
   }
   if (!Number.isInteger(o.sensitiveLayers) || o.sensitiveLayers < 1) {
     throw new InputError(`Sensitive layers to keep float must be a positive integer, got "${o.sensitiveLayers}"`);
+  }
+  if (!(o.cleRescaleLimit >= 1)) {
+    throw new InputError(`Cross-layer equalization rescale limit must be at least 1, got "${o.cleRescaleLimit}"`);
   }
   if (!(o.biasCorrectionThreshold > 0)) {
     throw new InputError(`Bias correction threshold must be positive, got "${o.biasCorrectionThreshold}"`);

@@ -57,6 +57,12 @@ export interface PassSettings {
   /** Cross-layer equalization: sweeps over all pairs at most. Default 20. */
   cleIterations: number;
   /**
+   * Cross-layer equalization with per-tensor weights: the most a layer's
+   * channel may be scaled up where a Mul after it undoes the scale. Default
+   * 16 (see `cross_layer_equalization.ts` for the measurements).
+   */
+  cleRescaleLimit: number;
+  /**
    * Bias correction skips a layer whose largest |shift / bias| exceeds this
    * (NNCF's rule: a shift that large means the statistics, not the weights,
    * are off). Default 2.

@@ -41,9 +41,18 @@ import { quantizeOptionsFor } from "./target_options.ts";
 import type { QuantizeOptions } from "./types.ts";
 import { constantQuantizer, weightQuantizer } from "./_simulate.ts";
 
+/**
+ * The range method the pipeline uses unless told otherwise: MSE. Calibrated
+ * on one rendering of text and evaluated on another (other fonts, other
+ * corpus), it held up where min/max did not (npu-int8-only recognizer after
+ * fusions: 98.2 % exact match against 93.2 % for min/max, FP32 99.0 %),
+ * because min/max ranges grow with every outlier the calibration set holds.
+ */
+export const DEFAULT_METHOD = "mse" as const;
+
 /** Options of {@linkcode quantizeModel}: quantization plus calibration settings. */
 export interface QuantizeModelOptions extends QuantizeOptions {
-  /** Calibration settings (method, samples, …); defaults as in `calibrate`. */
+  /** Calibration settings (method, samples, …); defaults as in `calibrate`, but the method is {@linkcode DEFAULT_METHOD}. */
   calibration: Partial<CalibrateOptions>;
   /** Runtime for calibration. Default: onnxruntime-node. */
   runtime?: Runtime;
@@ -106,6 +115,7 @@ export async function quantizeModel(
   };
   const c = resolveCalibrateOptions({
     ...opts.calibration,
+    method: opts.calibration?.method ?? DEFAULT_METHOD,
     symmetric: opts.calibration?.symmetric ?? q.symmetricActivations,
   }, calib.size);
   const ms = { normalize: 0, passes: 0, statistics: 0, calibrate: 0, quantize: 0, total: 0 };
@@ -164,9 +174,11 @@ export async function quantizeModel(
   }
 
   const t2 = performance.now();
-  const report = quantize(model, ranges, { ...q, biasOverflowGuard: q.biasOverflowGuard && recipe.has("bias-overflow-guard") });
+  const guard = q.biasOverflowGuard && recipe.has("bias-overflow-guard");
+  const report = quantize(model, ranges, { ...q, biasOverflowGuard: guard });
   opts.onProgress?.("quantize", 1, 1);
   ms.quantize = performance.now() - t2;
+  if (guard) reports.push(guardReport(report));
   ms.total = performance.now() - t0;
   return {
     normalize: norm,
@@ -190,6 +202,20 @@ async function sensitivity(model: Model, calib: Dataset, opts: Partial<QuantizeM
   await quantizeModel(q, calib, { ...opts, onProgress: undefined });
   const r = await layerErrors(fp32, q, calib, { samples: Math.min(16, calib.size), sortBy: "drop", runtime: opts.runtime ?? "node" });
   return r.layers.map((l) => ({ node: l.node, dropDb: l.dropDb }));
+}
+
+/** What the bias-overflow guard did inside QDQ insertion, as a pass report. */
+function guardReport(q: QuantizeReport): PassReport {
+  const raised = q.weights.raisedChannels;
+  const channels = raised.reduce((n, r) => n + r.channels.length, 0);
+  return {
+    pass: "bias-overflow-guard",
+    params: {},
+    nodes: raised.map((r) => r.node),
+    summary: channels ? `${channels} weight channels in ${raised.length} layers raised so their int32 bias fits` : "no int32 bias needed a larger weight scale",
+    details: { raisedChannels: raised },
+    ms: 0,
+  };
 }
 
 const noStats: StatLookup = (r) => {

@@ -58,7 +58,9 @@ Load("built-ins state what the docs say: npu int8 per-channel no fallback, cpu u
   assert.equal([cpu.activations, cpu.weights.perChannel, cpu.floatFallback, cpu.staticShapes], [{ dtype: "uint8", symmetric: false }, true, true, false]);
   assert.equal([asic.activations, asic.weights.perChannel, asic.powerOfTwoScales, asic.floatFallback], [{ dtype: "int8", symmetric: true }, false, true, false]);
   assert.equal(asic.passes["cross-layer-equalization"], { allowed: true, default: true });
-  assert.equal(asic.passes.smoothquant, { allowed: true, default: true });
+  assert.equal(asic.passes.smoothquant, { allowed: true, default: false });
+  for (const p of [npu, cpu, asic]) assert.equal(p.passes.fusions, { allowed: true, default: true });
+  for (const p of [npu, cpu]) assert.equal(p.passes["cross-layer-equalization"], { allowed: true, default: true });
   for (const p of [npu, asic]) assert.is(p.passes["float-fallback"].allowed, false);
 });
 

