@@ -21,9 +21,9 @@ export interface Linear {
   inputs: number;
   /** Conv groups (1 otherwise); depthwise when `group === inputs === outputs`. */
   group: number;
-  /** Output channel and input channel of every flat weight element. */
-  outOf: Int32Array;
-  inOf: Int32Array;
+  /** Output channel and input channel of every flat weight element (built on first use). */
+  readonly outOf: Int32Array;
+  readonly inOf: Int32Array;
   /** Input slot of the bias (Conv/Gemm), or -1 (MatMul: a following Add carries it). */
   biasSlot: number;
   /** Op family: channels on axis 1 (conv: NCHW; gemm: [N, C]) or on the last axis (matmul). */
@@ -55,38 +55,77 @@ export function linearOf(graph: Graph, node: Node): Linear | undefined {
     const group = node.attrInt("group", 1);
     if (d.length < 3 || group < 1 || d[0] % group !== 0) return undefined;
     const m = d[0], cg = d[1], k = d.slice(2).reduce((p, x) => p * x, 1), mg = m / group;
-    const outOf = new Int32Array(w.size), inOf = new Int32Array(w.size);
-    for (let i = 0; i < w.size; i++) {
-      const o = Math.floor(i / (cg * k));
-      outOf[i] = o;
-      inOf[i] = Math.floor(o / mg) * cg + (Math.floor(i / k) % cg);
-    }
-    return { node, outputs: m, inputs: cg * group, group, outOf, inOf, biasSlot: 2, kind: "conv" };
+    return withIndex({ node, outputs: m, inputs: cg * group, group, biasSlot: 2, kind: "conv" }, w, `conv/${group}`, (outOf, inOf) => {
+      // Weight [M, C/g, k…]: runs of k elements per (output, input) pair, output-major.
+      for (let o = 0, i = 0; o < m; o++) {
+        const base = Math.floor(o / mg) * cg;
+        for (let c = 0; c < cg; c++) {
+          for (let e = 0; e < k; e++, i++) {
+            outOf[i] = o;
+            inOf[i] = base + c;
+          }
+        }
+      }
+    });
   }
   if (node.opType === "Gemm" || node.opType === "MatMul") {
     if (d.length !== 2) return undefined;
     if (node.opType === "Gemm" && node.attrInt("transA", 0) !== 0) return undefined;
     const transB = node.opType === "Gemm" && node.attrInt("transB", 0) === 1;
     const [m, c] = transB ? [d[0], d[1]] : [d[1], d[0]];
-    const outOf = new Int32Array(w.size), inOf = new Int32Array(w.size);
-    for (let i = 0; i < w.size; i++) {
-      const r = Math.floor(i / d[1]), col = i % d[1];
-      outOf[i] = transB ? r : col;
-      inOf[i] = transB ? col : r;
-    }
     const kind = node.opType === "Gemm" ? "gemm" : "matmul";
-    return { node, outputs: m, inputs: c, group: 1, outOf, inOf, biasSlot: kind === "gemm" ? 2 : -1, kind };
+    return withIndex({ node, outputs: m, inputs: c, group: 1, biasSlot: kind === "gemm" ? 2 : -1, kind }, w, `2d/${transB}`, (outOf, inOf) => {
+      for (let r = 0, i = 0; r < d[0]; r++) {
+        for (let col = 0; col < d[1]; col++, i++) {
+          outOf[i] = transB ? r : col;
+          inOf[i] = transB ? col : r;
+        }
+      }
+    });
   }
   return undefined;
+}
+
+// Channel indexes by weight tensor and layout: a pass reads one weight's ranges, then scales it.
+const indexes = new WeakMap<Tensor, Map<string, [Int32Array, Int32Array]>>();
+
+/**
+ * A Linear whose per-element channel index is built on first use and kept
+ * with its weight tensor: most callers only ask whether a node is linear
+ * and how many channels it has, and the index of a 6625-class MatMul is
+ * 800 000 entries.
+ */
+function withIndex(
+  l: Omit<Linear, "outOf" | "inOf">,
+  w: Tensor,
+  layout: string,
+  fill: (outOf: Int32Array, inOf: Int32Array) => void,
+): Linear {
+  const build = () => {
+    let byLayout = indexes.get(w);
+    if (!byLayout) indexes.set(w, byLayout = new Map());
+    let index = byLayout.get(layout);
+    if (!index) {
+      index = [new Int32Array(w.size), new Int32Array(w.size)];
+      fill(index[0], index[1]);
+      byLayout.set(layout, index);
+    }
+    return index;
+  };
+  return Object.defineProperties(l, {
+    outOf: { get: () => build()[0], enumerable: true },
+    inOf: { get: () => build()[1], enumerable: true },
+  }) as Linear;
 }
 
 /** Max |w| per output channel. */
 export function outputRanges(graph: Graph, l: Linear): Float64Array {
   const w = weightOf(graph, l);
   const r = new Float64Array(l.outputs);
+  const outOf = l.outOf;
   for (let i = 0; i < w.length; i++) {
     const a = Math.abs(w[i]);
-    if (a > r[l.outOf[i]]) r[l.outOf[i]] = a;
+    if (a > r[outOf[i]]) r[outOf[i]] = a;
   }
   return r;
 }
@@ -95,9 +134,10 @@ export function outputRanges(graph: Graph, l: Linear): Float64Array {
 export function inputRanges(graph: Graph, l: Linear): Float64Array {
   const w = weightOf(graph, l);
   const r = new Float64Array(l.inputs);
+  const inOf = l.inOf;
   for (let i = 0; i < w.length; i++) {
     const a = Math.abs(w[i]);
-    if (a > r[l.inOf[i]]) r[l.inOf[i]] = a;
+    if (a > r[inOf[i]]) r[inOf[i]] = a;
   }
   return r;
 }
@@ -129,7 +169,8 @@ export function biasOf(graph: Graph, l: Linear): Float64Array | undefined {
 export function scaleOutputs(graph: Graph, l: Linear, s: ArrayLike<number>): void {
   const w = weightOf(graph, l);
   const nw = new Float32Array(w.length);
-  for (let i = 0; i < w.length; i++) nw[i] = w[i] * s[l.outOf[i]];
+  const outOf = l.outOf;
+  for (let i = 0; i < w.length; i++) nw[i] = w[i] * s[outOf[i]];
   setInput(graph, l.node, 1, Tensor.fromArray(l.node.inputs[1], graph.constant(l.node.inputs[1])!.dims, nw));
   if (l.biasSlot >= 0 && l.node.inputs[l.biasSlot]) {
     const b = biasOf(graph, l);
@@ -142,7 +183,8 @@ export function scaleOutputs(graph: Graph, l: Linear, s: ArrayLike<number>): voi
 export function scaleInputs(graph: Graph, l: Linear, s: ArrayLike<number>): void {
   const w = weightOf(graph, l);
   const nw = new Float32Array(w.length);
-  for (let i = 0; i < w.length; i++) nw[i] = w[i] * s[l.inOf[i]];
+  const inOf = l.inOf;
+  for (let i = 0; i < w.length; i++) nw[i] = w[i] * s[inOf[i]];
   setInput(graph, l.node, 1, Tensor.fromArray(l.node.inputs[1], graph.constant(l.node.inputs[1])!.dims, nw));
 }
 

@@ -76,7 +76,8 @@ export const biasCorrection: Pass = {
       if (mean.length !== l.inputs) continue;
       const w = weightOf(g, l);
       const shift = new Float64Array(l.outputs);
-      for (let i = 0; i < w.length; i++) shift[l.outOf[i]] += (w[i] - wq[i]) * mean[l.inOf[i]];
+      const { outOf, inOf } = l;
+      for (let i = 0; i < w.length; i++) shift[outOf[i]] += (w[i] - wq[i]) * mean[inOf[i]];
       const bias = l.kind === "matmul" ? matmulBias(model, l)!.values : biasOf(g, l)!;
       const maxShift = shift.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
       const maxBias = bias.reduce((m, x) => Math.max(m, Math.abs(x)), 0);

@@ -129,10 +129,11 @@ function noise(l: Linear, w: Float32Array, m: ArrayLike<number>, s: Float64Array
   }
   const rowMax = new Float64Array(l.outputs);
   let wEnergy = 0;
+  const { outOf, inOf } = l;
   for (let i = 0; i < w.length; i++) {
-    const v = Math.abs(w[i] * s[l.inOf[i]]);
+    const v = Math.abs(w[i] * s[inOf[i]]);
     wEnergy += v * v;
-    if (v > rowMax[l.outOf[i]]) rowMax[l.outOf[i]] = v;
+    if (v > rowMax[outOf[i]]) rowMax[outOf[i]] = v;
   }
   const xStep = (2 * xmax) / 255;
   let wStep2 = 0;

@@ -183,7 +183,8 @@ function applyBefore(graph: Graph, l: Linear, chain: Chain, x: string): boolean 
     // b'_o = b_o + Σ_{c,k} W[o,c,k] · β_c, with the original W.
     const w = weightOf(graph, l);
     const add = new Float64Array(l.outputs);
-    for (let i = 0; i < w.length; i++) add[l.outOf[i]] += w[i] * chain.beta[l.inOf[i]];
+    const { outOf, inOf } = l;
+    for (let i = 0; i < w.length; i++) add[outOf[i]] += w[i] * chain.beta[inOf[i]];
     if (l.biasSlot >= 0) setBias(graph, l, biasOf(graph, l)!.map((b, o) => b + add[o]));
     else addToMatMulBias(graph, l, add);
   }
