@@ -65,6 +65,9 @@ test("cpu-mixed: --exclude-preset depthwise and --exclude-op keep those nodes fl
   assert.equal([...ff.nodes].sort(), [...depthwise, ...pools].sort());
   const excluded = report.quantize.skipped.filter((s) => s.reason === "excluded by options").map((s) => s.node);
   for (const n of depthwise) assert.ok(excluded.includes(n), `${n} kept float`);
+  assert.is(report.validation, undefined, "no --target, no validation");
+  const v = await edgeq("validate", path.join(tmp, "mixed.onnx"), "--target", "cpu-mixed");
+  assert.is(v.code, 0, `a layer kept float on purpose keeps its float bias: ${v.stdout}`);
 });
 
 test("refusals: exclusion on an integer-only target, a bad alpha, a pass both on and off (exit 2, one line, nothing written)", async () => {

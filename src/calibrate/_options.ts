@@ -34,6 +34,7 @@ export function resolveCalibrateOptions(opts: Partial<CalibrateOptions>, size: n
     bins: o.bins ?? 2048,
     movingAverage: o.movingAverage ?? 0,
     levels: o.levels ?? 256,
+    powerOfTwo: o.powerOfTwo ?? false,
   };
   if (!METHODS.includes(r.method)) {
     throw new InputError(`Invalid calibration method "${r.method}": expected one of ${METHODS.join(", ")}`);

@@ -79,7 +79,7 @@ export function rangeOf(obs: MinMaxObserver | Histogram | ChannelObserver, o: Ca
     case "entropy":
       return entropyRange(obs, { levels: o.levels });
     case "mse":
-      return mseRange(obs, { levels: o.levels });
+      return mseRange(obs, { levels: o.levels, powerOfTwo: o.powerOfTwo });
     default:
       throw new TypeError(`No ${o.method} range for a histogram`);
   }

@@ -12,6 +12,12 @@ import type { Range } from "./types.ts";
 export interface MseOptions {
   /** Integer levels of the target type (the range holds levels − 1 steps). @default 256 (8 bits) */
   levels: number;
+  /**
+   * Symmetric histograms only: search the ranges a power-of-two scale gives,
+   * t = 2^k · (levels − 1) / 2, since the quantizer rounds any other scale
+   * up to one. @default false
+   */
+  powerOfTwo: boolean;
 }
 
 /**
@@ -43,6 +49,10 @@ export function mseRange(h: Histogram, opts: Partial<MseOptions> = {}): Range {
   const occ = h.occupied();
   if (h.width === 0 || !occ) return { min: 0, max: 0 };
   const err = new ClipError(h, levels);
+  if (h.symmetric && opts.powerOfTwo) {
+    const t = powerOfTwoThreshold(err, h, levels, occ.last + 1);
+    return { min: -t, max: t };
+  }
   if (h.symmetric) {
     const t = err.best(0, 1, occ.last + 1, true);
     return { min: -h.edge(t), max: h.edge(t) };
@@ -59,6 +69,25 @@ export function mseRange(h: Histogram, opts: Partial<MseOptions> = {}): Range {
     if (settled) break;
   }
   return { min: h.edge(i), max: h.edge(j) };
+}
+
+/**
+ * The symmetric threshold t = 2^k · (levels − 1) / 2 of least error, from
+ * the one that covers every value down to the one whose step is a bin
+ * width (finer steps only cost less rounding error the histogram cannot
+ * resolve).
+ */
+function powerOfTwoThreshold(err: ClipError, h: Histogram, levels: number, top: number): number {
+  const half = (levels - 1) / 2, cover = h.edge(top);
+  let k = Math.ceil(Math.log2(cover / half));
+  // log2 may be off by an ulp: the first candidate must cover the data.
+  if (2 ** k * half < cover) k++;
+  let best = 2 ** k * half, bestCost = err.costAt(best);
+  for (let e = k - 1; 2 ** e * 2 >= h.width && 2 ** e * half > h.width; e--) {
+    const t = 2 ** e * half, c = err.costAt(t);
+    if (c < bestCost) [best, bestCost] = [t, c];
+  }
+  return best;
 }
 
 /** Expected squared error (times the count) of quantizing to [edge(i), edge(j)]. */
@@ -98,6 +127,22 @@ class ClipError {
     const above = c2b - 2 * b * c1b + b * b * nb + (nb * w * w) / 12;
     const na = N[i], below = C2[i] - 2 * a * C1[i] + a * a * na + (na * w * w) / 12;
     return inside + Math.max(0, above) + Math.max(0, below);
+  }
+
+  /**
+   * The cost of the symmetric range [−t, t] for any t > 0 (not only a bin
+   * edge), as {@linkcode cost} computes it: the bin holding t counts as
+   * inside up to t, its values above t as clipped to t (by their centre).
+   */
+  costAt(t: number): number {
+    const h = this.#h, N = this.#n, C1 = this.#c1, C2 = this.#c2, B = h.bins, w = h.width;
+    const j = Math.min(B, Math.max(1, Math.ceil((t - h.edge(0)) / w)));
+    const delta = (2 * t) / this.#steps, round = (delta * delta) / 12;
+    let inside = N[j] * round;
+    if (h.zero >= 0 && h.zero < j) inside += this.#n0 * (Math.min(round, (w * w) / 3) - round);
+    const nb = N[B] - N[j], c1b = C1[B] - C1[j], c2b = C2[B] - C2[j];
+    const above = c2b - 2 * t * c1b + t * t * nb + (nb * w * w) / 12;
+    return inside + Math.max(0, above);
   }
 
   /**

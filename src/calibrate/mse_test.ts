@@ -57,6 +57,20 @@ test("ReLU outputs: the lower end is 0 and the real MSE is near the brute-force 
   assert.ok(ours <= best * 1.05, `ours ${ours} vs brute force ${best}`);
 });
 
+test("power-of-two scales: a range the quantizer keeps, as good as the best power of two, better than rounding the plain choice up", () => {
+  const data = [laplace(20000, 11, 0.7), laplace(20000, 12, 0.7)];
+  const all = data.flatMap((s) => [...s]);
+  const h = histogram(data, true);
+  const r = mseRange(h, { levels: 255, powerOfTwo: true });
+  const k = Math.log2(r.max / 127);
+  assert.ok(Number.isInteger(k) && r.min === -r.max, `t ${r.max} = 127 · 2^${k}`);
+  const err = (t: number) => quantMse(all, -t, t, 255);
+  for (const e of [k - 1, k + 1]) assert.ok(err(r.max) <= err(127 * 2 ** e), `2^${e} is not better`);
+  const plain = mseRange(h, { levels: 255 }).max;
+  const roundedUp = 127 * 2 ** Math.ceil(Math.log2(plain / 127));
+  assert.ok(err(r.max) <= err(roundedUp), `${err(r.max)} vs rounded-up plain ${err(roundedUp)}`);
+});
+
 test("levels below 2 are refused", () => {
   assert.throws(() => mseRange(histogram([laplace(10, 1)], true), { levels: 1 }), /levels/);
 });

@@ -66,6 +66,13 @@ export interface CalibrateOptions extends CollectOptions {
   movingAverage: number;
   /** Integer levels of the target type, for entropy and mse. Default 256 (8 bits). */
   levels: number;
+  /**
+   * The quantizer will round each scale up to a power of two: `"mse"` then
+   * searches symmetric ranges among those it can represent, 2^k · (levels − 1) / 2,
+   * rather than rounding its best range up afterwards (which can double
+   * the step). Default `false`.
+   */
+  powerOfTwo: boolean;
 }
 
 /** Running min and max of a value ({@linkcode MinMaxObserver}). */

@@ -117,6 +117,9 @@ export async function quantizeModel(
     ...opts.calibration,
     method: opts.calibration?.method ?? DEFAULT_METHOD,
     symmetric: opts.calibration?.symmetric ?? q.symmetricActivations,
+    // Symmetric int8 uses [−127, 127]: 255 levels, so 2^k-scaled ranges are 2^k · 127.
+    levels: opts.calibration?.levels ?? (q.symmetricActivations && q.activations === "int8" ? 255 : 256),
+    powerOfTwo: opts.calibration?.powerOfTwo ?? q.powerOfTwoScales,
   }, calib.size);
   const ms = { normalize: 0, passes: 0, statistics: 0, calibrate: 0, quantize: 0, total: 0 };
   const reports: PassReport[] = [];

@@ -21,6 +21,8 @@ export const biasNotInt32: Rule = {
   check(ctx) {
     const out: Finding[] = [];
     for (const n of ctx.nodes) {
+      // A layer the target lets stay float (its weight is not dequantized) keeps a float bias.
+      if (ctx.profile.floatFallback && !readsQuantizedWeight(n, ctx)) continue;
       const b = WEIGHTED[n.opType]?.bias;
       if (b !== undefined && n.inputs[b]) {
         const why = biasType(n.inputs[b], ctx);
@@ -34,6 +36,12 @@ export const biasNotInt32: Rule = {
     return out;
   },
 };
+
+/** Whether the node's weight input comes from a DequantizeLinear. */
+function readsQuantizedWeight(n: Node, ctx: RuleContext): boolean {
+  const w = WEIGHTED[n.opType]?.weight ?? 1;
+  return ctx.graph.producer(n.inputs[w] ?? "")?.opType === "DequantizeLinear";
+}
 
 /** Why a bias value is not int32, or `undefined` when it is. */
 function biasType(v: string, ctx: RuleContext): string | undefined {
