@@ -1,13 +1,15 @@
 /**
  * The model calibration runs: a copy of the caller's model whose graph
  * outputs carry what the observers read — whole values, in-graph extremes,
- * and strided subsamples. Private to src/calibrate/.
+ * per-channel sums and extremes, and strided subsamples. Private to
+ * src/calibrate/.
  */
 import { cloneModel } from "../ir/clone.ts";
 import type { Model } from "../ir/model.ts";
 import { Node, type NodeInit } from "../ir/node.ts";
 import { Tensor } from "../ir/tensor.ts";
 import { encodeModel } from "../onnx/encode.ts";
+import type { ChannelView } from "./_route.ts";
 
 /** What the augmented model must output. */
 export interface AugmentRequest {
@@ -19,6 +21,12 @@ export interface AugmentRequest {
   sampled: readonly string[];
   /** Values of `extremes` known to be 4-D, with their channel counts (see `channelCounts`): reduced per channel. */
   channels: ReadonlyMap<string, number>;
+  /**
+   * Node outputs of `extremes` whose channel statistics are read: reduced
+   * per channel (min, max and sum) through a view of the channel axis,
+   * which also gives their extremes (these take precedence over `channels`).
+   */
+  channelStats: ReadonlyMap<string, ChannelView>;
   /** Subsample size, for the caller's plans ({@linkcode subsamplePlan}); the graph takes strides as inputs. */
   size: number;
 }
@@ -28,11 +36,17 @@ export interface Augmented {
   bytes: Uint8Array;
   /**
    * float32 statistics of `extremes`, value after value: [min, max] (a value
-   * not in `channels`) or its C per-channel minima then C maxima, followed,
-   * for a value of `sampled`, by its subsample; "" when no extremes.
+   * in neither `channels` nor `channelStats`), its C per-channel minima then
+   * C maxima (`channels`), or C minima, C maxima and C sums
+   * (`channelStats`); followed, for a value of `sampled`, by its subsample;
+   * "" when no extremes.
    */
   stats: string;
-  /** int64 element counts of `sampled`, in order; "" when none. */
+  /**
+   * int64: the element counts of `sampled`, in order, then the shape of each
+   * `channelStats` value's view ({@linkcode viewShape}'s length each), in
+   * order; "" when neither.
+   */
   sizes: string;
   /** int64 [k] inputs: where each of the k `sampled` values starts and its stride (see {@linkcode subsamplePlan}); "" when none. */
   starts: string;
@@ -45,6 +59,11 @@ export interface Augmented {
  * - ReduceMin and ReduceMax: over the whole tensor (after a Reshape to 1-D,
  *   a view), or, for 4-D values of known channel count, over axes 0, 2 and
  *   3 (the caller finishes those: C numbers each);
+ * - for `channelStats` instead: a Reshape to a view with the channel on a
+ *   known axis ({@linkcode viewShape}), ReduceMin, ReduceMax and ReduceSum
+ *   over its other axes (C numbers each: max |x| is the larger of −min and
+ *   max, and the extremes come from them too, so a value with other
+ *   requests is reduced once) and the view's Shape (its element count);
  * - for `sampled`: Shape of the 1-D view (its element count, also the
  *   Slice's end) and a strided Slice whose start and step come from the
  *   `starts` and `steps` inputs, split once at the top of the graph.
@@ -90,13 +109,26 @@ export function augment(model: Model, req: AugmentRequest): Augmented {
     return `${base}.${name}`;
   };
   const flatShape = int64("minus_one", -1n);
-  // Reductions take their axes as an input from opset 18 on, as an attribute before.
-  const axesByInput = copy.opset() >= 18;
-  let channelAxes = "";
-  if (req.channels.size > 0 && axesByInput) {
-    channelAxes = `${base}.channel_axes`;
-    g.addInitializer(Tensor.fromArray(channelAxes, [3], new BigInt64Array([0n, 2n, 3n])));
-  }
+  // Shared int64 constants: reduction axes and view shapes, one initializer per distinct list.
+  const lists = new Map<string, string>();
+  const ints = (kind: string, xs: readonly number[]) => {
+    const key = `${kind}:${xs.join(",")}`;
+    let name = lists.get(key);
+    if (!name) {
+      name = `${base}.${kind}.${lists.size}`;
+      g.addInitializer(Tensor.fromArray(name, [xs.length], BigInt64Array.from(xs, BigInt)));
+      lists.set(key, name);
+    }
+    return name;
+  };
+  // Reductions take their axes as an input from opset 18 on (ReduceSum from 13), as an attribute before.
+  const opset = copy.opset();
+  const reduction = (opType: string, axes: readonly number[]): { inputs: string[]; attrs: NodeInit["attrs"] } => {
+    const drop = { keepdims: { type: "int" as const, value: 0 } };
+    return opset >= (opType === "ReduceSum" ? 13 : 18)
+      ? { inputs: [ints("axes", axes)], attrs: drop }
+      : { inputs: [], attrs: { ...drop, axes: { type: "ints", value: [...axes] } } };
+  };
   const sampled = new Set(req.sampled);
   const top: Node[] = [];
   let zero = "", starts: string[] = [], steps: string[] = [];
@@ -125,7 +157,7 @@ export function augment(model: Model, req: AugmentRequest): Augmented {
     steps = split(out.steps);
   }
   const added: Node[][] = [];
-  const stats: string[] = [], counts: string[] = [];
+  const stats: string[] = [], counts: string[] = [], shapes: string[] = [];
   let s = 0;
   req.extremes.forEach((v, k) => {
     if (!g.producer(v) && !g.inputs.some((i) => i.name === v)) throw new Error(`internal: no producer of "${v}"`);
@@ -135,12 +167,19 @@ export function augment(model: Model, req: AugmentRequest): Augmented {
       nodes.push(new Node({ opType, name: `${p}.${name}`, inputs, outputs: [`${p}.${name}`], attrs }));
       return `${p}.${name}`;
     };
-    const flat = !req.channels.has(v) || sampled.has(v) ? add("Reshape", "flat", [v, flatShape]) : "";
-    if (req.channels.has(v)) {
-      const drop = { keepdims: { type: "int" as const, value: 0 } };
-      const attrs = axesByInput ? drop : { ...drop, axes: { type: "ints" as const, value: [0, 2, 3] } };
-      const ins = axesByInput ? [v, channelAxes] : [v];
-      stats.push(add("ReduceMin", "cmin", ins, attrs), add("ReduceMax", "cmax", ins, attrs));
+    const reduce = (opType: string, name: string, x: string, axes: readonly number[]) => {
+      const r = reduction(opType, axes);
+      return add(opType, name, [x, ...r.inputs], r.attrs);
+    };
+    const view = req.channelStats.get(v);
+    const perChannel = view !== undefined || req.channels.has(v);
+    const flat = !perChannel || sampled.has(v) ? add("Reshape", "flat", [v, flatShape]) : "";
+    if (view) {
+      const x = add("Reshape", "view", [v, ints("view", viewShape(view))]), axes = viewAxes(view);
+      stats.push(reduce("ReduceMin", "vmin", x, axes), reduce("ReduceMax", "vmax", x, axes), reduce("ReduceSum", "vsum", x, axes));
+      shapes.push(add("Shape", "vshape", [x]));
+    } else if (req.channels.has(v)) {
+      stats.push(reduce("ReduceMin", "cmin", v, [0, 2, 3]), reduce("ReduceMax", "cmax", v, [0, 2, 3]));
     } else {
       const keep = { keepdims: { type: "int" as const, value: 1 } };
       stats.push(add("ReduceMin", "min", [flat], keep), add("ReduceMax", "max", [flat], keep));
@@ -159,13 +198,30 @@ export function augment(model: Model, req: AugmentRequest): Augmented {
     return new Node({ opType: "Concat", name: o, inputs: parts, outputs: [o], attrs: { axis: { type: "int", value: 0 } } });
   };
   // Inputs first, then the model, then (see above) the added nodes last value first, sizes, stats.
-  const tail = counts.length > 0 ? [concat("sizes", counts)] : [];
-  if (counts.length > 0) out.sizes = `${base}.sizes`;
+  const ints64 = [...counts, ...shapes];
+  const tail = ints64.length > 0 ? [concat("sizes", ints64)] : [];
+  if (ints64.length > 0) out.sizes = `${base}.sizes`;
   tail.push(concat("stats", stats));
   out.stats = `${base}.stats`;
   g.nodes = [...top, ...g.nodes, ...added.reverse().flat(), ...tail];
   g.invalidate();
   return { ...out, bytes: encodeModel(copy).bytes };
+}
+
+/**
+ * The shape a `channelStats` value is reshaped to, so that its channels lie
+ * on a known axis whatever its rank (a Reshape's 0 keeps the input's dim,
+ * −1 takes the rest): [0, …, 0, C, −1] with `axis` zeros for an axis ≥ 0
+ * (NCHW's axis 1: [N, C, H·W]), [−1, C] for the last axis.
+ */
+export function viewShape(view: ChannelView): number[] {
+  return view.axis < 0 ? [-1, view.channels] : [...new Array<number>(view.axis).fill(0), view.channels, -1];
+}
+
+/** The axes of {@linkcode viewShape}'s view that a per-channel reduction reduces: all but the channel's. */
+function viewAxes(view: ChannelView): number[] {
+  const rank = viewShape(view).length, at = view.axis < 0 ? rank - 1 : view.axis;
+  return Array.from({ length: rank }, (_, i) => i).filter((i) => i !== at);
 }
 
 /**

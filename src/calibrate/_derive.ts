@@ -36,22 +36,25 @@ export interface Derivation {
 
 /**
  * Derivations for the `wanted` values that follow from another wanted value
- * (or a graph input in `roots`) through monotone ops, possibly through values
- * nobody asked for (Clip(Add(x, 3)) follows from x). A wanted value that
- * follows from nothing wanted is a root and gets no entry.
+ * (or a graph input) through monotone ops, possibly through values nobody
+ * asked for (Clip(Add(x, 3)) follows from x). A wanted value that follows
+ * from nothing wanted is a root and gets no entry; so does each of `roots`
+ * (the graph inputs, and values that must be read for their own sake), from
+ * which chains start anew.
  */
-export function derivations(graph: Graph, wanted: ReadonlySet<string>, inputs: ReadonlySet<string>): Map<string, Derivation> {
+export function derivations(graph: Graph, wanted: ReadonlySet<string>, roots: ReadonlySet<string>): Map<string, Derivation> {
   const chain = new Map<string, Derivation>();
-  const roots = new Set([...inputs].filter((v) => wanted.has(v)));
+  const forced = new Set([...roots].filter((v) => wanted.has(v)));
+  const start = new Set(forced);
   for (const node of topologicalOrder(graph)) {
     const y = node.outputs[0];
     if (!y || node.outputs.length !== 1) continue;
     const m = monotoneMap(graph, node);
-    const from = m && (roots.has(m.from) ? { root: m.from, maps: [], via: m.from, rest: [] } : chain.get(m.from));
-    if (m && from) {
+    const from = m && (start.has(m.from) ? { root: m.from, maps: [], via: m.from, rest: [] } : chain.get(m.from));
+    if (m && from && !forced.has(y)) {
       const near = wanted.has(m.from);
       chain.set(y, { root: from.root, maps: [...from.maps, m], via: near ? m.from : from.via, rest: near ? [m] : [...from.rest, m] });
-    } else if (wanted.has(y)) roots.add(y);
+    } else if (wanted.has(y)) start.add(y);
   }
   for (const v of chain.keys()) if (!wanted.has(v)) chain.delete(v);
   return chain;

@@ -1,7 +1,7 @@
 /**
  * One sample's reading of one value — its whole tensor, or its exact
- * extremes with an optional strided subsample — and how observers fold it
- * in. Private to src/calibrate/.
+ * extremes with an optional strided subsample and per-channel reductions —
+ * and how observers fold it in. Private to src/calibrate/.
  */
 import type { TensorValue } from "../runtime/types.ts";
 import { type Derivation, type MonotoneMap, mapExtremes } from "./_derive.ts";
@@ -24,6 +24,17 @@ export interface Reading {
   whole: boolean;
   /** Tensor elements each subsample element stands for (1 when whole). */
   weight: number;
+  /** Per-channel reductions computed in the graph (values with a channel view). */
+  channel?: ChannelSums;
+}
+
+/** One sample's per-channel minima, maxima and sums of a value, all finite, reduced inside ONNX Runtime. */
+export interface ChannelSums {
+  min: Float32Array;
+  max: Float32Array;
+  sum: Float32Array;
+  /** Elements in each channel. */
+  perChannel: number;
 }
 
 /** Any observer the collector creates. */
@@ -104,8 +115,9 @@ export class DerivedReadings {
 export function observeReading(observers: readonly AnyObserver[], value: string, r: Reading): void {
   for (const obs of observers) {
     if (obs instanceof ChannelObserver) {
-      if (!r.whole || !r.data || !r.dims) throw new Error(`internal: channel statistics of "${value}" need the whole tensor`);
-      obs.observe(r.data, r.dims);
+      if (r.channel) obs.observeReduced(r.channel.sum, maxAbs(r.channel), r.channel.perChannel);
+      else if (!r.whole || !r.data || !r.dims) throw new Error(`internal: channel statistics of "${value}" need the whole tensor`);
+      else obs.observe(r.data, r.dims);
     } else if (obs instanceof Histogram) {
       if (!r.data) throw new Error(`internal: no data read for the histogram of "${value}"`);
       if (r.whole) obs.observe(r.data);
@@ -115,4 +127,11 @@ export function observeReading(observers: readonly AnyObserver[], value: string,
       if (r.min <= r.max) obs.observeExtremes(r.min, r.max);
     } else obs.observeExtremes(r.min, r.max);
   }
+}
+
+/** Max |x| per channel: the larger of −min and max (as exact as a ReduceMax of Abs, which would cost the graph a pass over the tensor). */
+function maxAbs(ch: ChannelSums): Float64Array {
+  const out = new Float64Array(ch.min.length);
+  for (let c = 0; c < out.length; c++) out[c] = Math.max(-ch.min[c], ch.max[c]);
+  return out;
 }

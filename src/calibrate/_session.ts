@@ -12,8 +12,8 @@ import { InputError } from "../errors.ts";
 import type { Model } from "../ir/model.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime, Session, SessionOptions, TensorValue } from "../runtime/types.ts";
-import { augment, type Augmented, type AugmentRequest, subsamplePlan, subsampleTake } from "./_augment.ts";
-import { type Reading, wholeReading } from "./_reading.ts";
+import { augment, type Augmented, type AugmentRequest, subsamplePlan, subsampleTake, viewShape } from "./_augment.ts";
+import { type ChannelSums, type Reading, wholeReading } from "./_reading.ts";
 
 /**
  * Input elements (all feeds of the first sample) from which values of known
@@ -72,7 +72,7 @@ export class Sessions {
     const aug = this.#aug!, req = this.#req;
     const fetch = [...req.whole, aug.stats, aug.sizes].filter((n) => n);
     // The probe takes one element of each value (a stride beyond any size) to learn the sizes.
-    if (aug.starts && !this.#sizes) this.#sizes = sizesOf(await this.#runPlanned(feeds, fetch, id, () => ({ start: 0, step: 2 ** 52 })), aug, req);
+    if (aug.starts && !this.#sizes) this.#sizes = sizesOf(await this.#runPlanned(feeds, fetch, id, () => ({ start: 0, step: 2 ** 52 })), aug, req).counts;
     const sizes = this.#sizes;
     const plans = sizes ? sizes.map((n) => subsamplePlan(n, req.size, offset)) : [];
     const out = await this.#runPlanned(feeds, fetch, id, (k) => plans[k]);
@@ -112,7 +112,8 @@ export class Sessions {
 
   /** Runs sample `id` again on a model that outputs `values` whole. */
   async runWhole(feeds: Record<string, TensorValue>, values: readonly string[], id: string): Promise<Map<string, Reading>> {
-    this.#full ??= await this.#open(augment(this.#model, { whole: this.#fallback, extremes: [], sampled: [], channels: new Map(), size: 0 }).bytes);
+    const req = { whole: this.#fallback, extremes: [], sampled: [], channels: new Map(), channelStats: new Map(), size: 0 };
+    this.#full ??= await this.#open(augment(this.#model, req).bytes);
     const out = await runOn(this.#full, feeds, values, id, feeds);
     return new Map(values.map((v) => [v, wholeReading(v, out[v])]));
   }
@@ -125,9 +126,10 @@ export class Sessions {
   /**
    * Each value's reading from the `stats` output (laid out as
    * {@linkcode Augmented.stats} says): its extremes (of its per-channel ones,
-   * NaN when any was, so that it is re-read whole) and its subsample, split
-   * by the element counts the graph reported and the strides it was taken
-   * with (planned from the previous run's counts: a value whose size changed
+   * NaN when any was, or any channel sum was not finite, so that it is
+   * re-read whole), its channel sums, and its subsample, split by the
+   * element counts the graph reported and the strides it was taken with
+   * (planned from the previous run's counts: a value whose size changed
    * since still gives an even stride, with its own weight). Keeps the counts
    * for the next plans.
    */
@@ -135,11 +137,12 @@ export class Sessions {
     const aug = this.#aug!, req = this.#req, readings = new Map<string, Reading>();
     const stats = out[aug.stats];
     if (stats?.dtype !== "float32") throw new Error(`internal: ONNX Runtime returned no statistics`);
-    const d = stats.data, sizes = aug.sizes ? sizesOf(out, aug, req) : [];
+    const d = stats.data, { counts: sizes, shapes } = aug.sizes ? sizesOf(out, aug, req) : { counts: [], shapes: [] };
     const sampled = new Set(req.sampled);
-    let at = 0, s = 0;
+    let at = 0, s = 0, dims = 0;
     for (const v of req.extremes) {
-      const c = req.channels.get(v) ?? 1;
+      const view = req.channelStats.get(v);
+      const c = view?.channels ?? req.channels.get(v) ?? 1;
       let min = Infinity, max = -Infinity, nan = false;
       for (let j = at; j < at + c; j++) {
         const lo = d[j], hi = d[j + c];
@@ -147,10 +150,19 @@ export class Sessions {
         if (hi > max) max = hi;
         if (lo !== lo || hi !== hi) nan = true;
       }
+      let channel: ChannelSums | undefined;
+      if (view) {
+        const rank = viewShape(view).length, sum = d.subarray(at + 2 * c, at + 3 * c);
+        let n = 1;
+        for (let j = dims; j < dims + rank; j++) n *= shapes[j];
+        dims += rank;
+        for (let j = 0; j < c; j++) if (sum[j] - sum[j] !== 0) nan = true;
+        channel = { min: d.subarray(at, at + c), max: d.subarray(at + c, at + 2 * c), sum, perChannel: n / c };
+      }
       if (nan) min = max = NaN;
-      at += 2 * c;
+      at += (view ? 3 : 2) * c;
       if (!sampled.has(v)) {
-        readings.set(v, { min, max, nonFinite: 0, whole: false, weight: 1 });
+        readings.set(v, { min, max, nonFinite: 0, whole: false, weight: 1, channel });
         continue;
       }
       const n = sizes[s], { start, step } = plans[s++];
@@ -159,10 +171,15 @@ export class Sessions {
       at += fetched;
       // A subsample stands for the n − 2 values other than the extremes, which count once each.
       const whole = length === n;
-      readings.set(v, length === 0 ? { min, max, nonFinite: 0, whole: false, weight: 1 } : { min, max, nonFinite: 0, data, whole, weight: whole ? 1 : (n - 2) / length });
+      readings.set(
+        v,
+        length === 0
+          ? { min, max, nonFinite: 0, whole: false, weight: 1, channel }
+          : { min, max, nonFinite: 0, data, whole, weight: whole ? 1 : (n - 2) / length, channel },
+      );
     }
     if (at !== d.length) throw new Error(`internal: statistics lengths do not add up (${at} ≠ ${d.length})`);
-    if (aug.sizes) this.#sizes = sizes;
+    if (req.sampled.length > 0) this.#sizes = sizes;
     return readings;
   }
 
@@ -172,11 +189,14 @@ export class Sessions {
   }
 }
 
-/** The element counts of the sampled values, as the graph reported them. */
-function sizesOf(out: Record<string, TensorValue>, aug: Augmented, req: AugmentRequest): number[] {
-  const sizes = out[aug.sizes];
-  if (sizes?.dtype !== "int64" || sizes.data.length !== req.sampled.length) throw new Error(`internal: ONNX Runtime returned no subsample sizes`);
-  return Array.from(sizes.data, Number);
+/** The element counts of the sampled values and the dims of the channel views, as the graph reported them. */
+function sizesOf(out: Record<string, TensorValue>, aug: Augmented, req: AugmentRequest): { counts: number[]; shapes: number[] } {
+  const sizes = out[aug.sizes], k = req.sampled.length;
+  let n = k;
+  for (const view of req.channelStats.values()) n += viewShape(view).length;
+  if (sizes?.dtype !== "int64" || sizes.data.length !== n) throw new Error(`internal: ONNX Runtime returned no subsample sizes`);
+  const all = Array.from(sizes.data, Number);
+  return { counts: all.slice(0, k), shapes: all.slice(k) };
 }
 
 async function runOn(

@@ -46,18 +46,48 @@ export class ChannelObserver {
       throw new RangeError(`Cannot take channel axis ${this.axis} of a tensor of shape [${dims.join(",")}]`);
     }
     const channels = dims[axis];
+    this.#size(channels);
+    let inner = 1;
+    for (let d = axis + 1; d < dims.length; d++) inner *= dims[d];
+    const outer = channels * inner === 0 ? 0 : data.length / (channels * inner);
+    for (let o = 0, k = 0; o < outer; o++) {
+      for (let c = 0; c < channels; c++, k += inner) this.#run(data, k, k + inner, c);
+    }
+  }
+
+  /**
+   * Folds in one sample reduced elsewhere (inside ONNX Runtime): per-channel
+   * sums and max |x| of a tensor with `perChannel` elements in each channel,
+   * all finite (a tensor with non-finite elements must go through
+   * {@linkcode observe}, which skips and counts them). Gives what observing
+   * the tensor would, up to the order of summation.
+   *
+   * @example
+   * ```ts
+   * const ch = new ChannelObserver(1);
+   * ch.observeReduced([-3, 8], [4, 6], 2); // the tensor of observe's example
+   * ch.mean(); // Float64Array [-1.5, 4]
+   * ```
+   */
+  observeReduced(sum: ArrayLike<number>, maxAbs: ArrayLike<number>, perChannel: number): void {
+    if (sum.length !== maxAbs.length) throw new RangeError(`Got ${sum.length} channel sums but ${maxAbs.length} maxima`);
+    if (!Number.isInteger(perChannel) || perChannel < 0) throw new RangeError(`Invalid element count per channel ${perChannel}`);
+    this.#size(sum.length);
+    for (let c = 0; c < sum.length; c++) {
+      if (maxAbs[c] > this.maxAbs[c]) this.maxAbs[c] = maxAbs[c];
+      this.sum[c] += sum[c];
+      this.count[c] += perChannel;
+    }
+  }
+
+  /** Allocates the statistics on the first sample; refuses a changed channel count after. */
+  #size(channels: number): void {
     if (this.maxAbs.length === 0) {
       this.maxAbs = new Float64Array(channels);
       this.sum = new Float64Array(channels);
       this.count = new Float64Array(channels);
     } else if (this.maxAbs.length !== channels) {
       throw new RangeError(`Channel count changed from ${this.maxAbs.length} to ${channels} on axis ${this.axis}`);
-    }
-    let inner = 1;
-    for (let d = axis + 1; d < dims.length; d++) inner *= dims[d];
-    const outer = channels * inner === 0 ? 0 : data.length / (channels * inner);
-    for (let o = 0, k = 0; o < outer; o++) {
-      for (let c = 0; c < channels; c++, k += inner) this.#run(data, k, k + inner, c);
     }
   }
 

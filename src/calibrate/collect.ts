@@ -38,9 +38,12 @@ export type Observers<R extends readonly StatRequest[]> = { -readonly [K in keyo
  * JavaScript; the rest are reduced inside ONNX Runtime to their exact min
  * and max (graph inputs too, whose other readings come from the feeds), plus
  * (for histograms) a strided subsample of about `opts.histogramSample`
- * elements per sample, or fetched whole when `histogramSample` is 0 or a
- * channel statistic needs the tensor. Memory does not grow with the number
- * of samples.
+ * elements per sample, and (for channel requests that give their channel
+ * count) per-channel sums and extremes; or fetched whole when
+ * `histogramSample` is 0 or a channel request gives no count. A sample in
+ * which a reduced value has non-finite elements is read again whole, so
+ * they are skipped and counted as on a whole reading. Memory does not grow
+ * with the number of samples.
  *
  * @example
  * ```ts
@@ -77,13 +80,21 @@ export async function collect<const R extends readonly StatRequest[]>(
     return obs;
   });
 
-  // Subsampling needs Slice with steps (opset 10); older models read histograms whole.
-  const routes = route(g, requested, feedNames, o.histogramSample, model.opset() >= 10);
+  // Subsampling needs Slice with steps (opset 10), channel views Reshape with a shape input (opset 5);
+  // older models read those values whole.
+  const routes = route(g, requested, feedNames, o.histogramSample, model.opset() >= 10, model.opset() >= 5);
   // Values that may need re-reading whole; inputs are whole in the feeds.
   const reread = [...routes.whole, ...routes.extremes.filter((v) => !routes.inputs.includes(v)), ...routes.derived.keys()];
   const known = channelCounts(g);
-  const channels = new Map(routes.extremes.filter((v) => known.has(v)).map((v) => [v, known.get(v)!]));
-  const request = { whole: routes.whole, extremes: routes.extremes, sampled: routes.sampled, channels, size: o.histogramSample };
+  const channels = new Map(routes.extremes.filter((v) => known.has(v) && !routes.channelStats.has(v)).map((v) => [v, known.get(v)!]));
+  const request = {
+    whole: routes.whole,
+    extremes: routes.extremes,
+    sampled: routes.sampled,
+    channels,
+    channelStats: routes.channelStats,
+    size: o.histogramSample,
+  };
   const session = new Sessions(model, request, reread, o.session, runtime);
   const runs = request.whole.length + request.extremes.length > 0;
   const derived = new DerivedReadings();
@@ -151,6 +162,9 @@ function checkRequest(model: Model, r: StatRequest, feedNames: readonly string[]
   const g = model.graph;
   if (!feedNames.includes(r.value) && !g.producer(r.value)) {
     throw new RangeError(`Cannot calibrate "${r.value}": it is neither a graph input nor computed by a node of the main graph`);
+  }
+  if (r.kind === "channel" && r.channels !== undefined && !(Number.isInteger(r.channels) && r.channels > 0)) {
+    throw new RangeError(`Invalid channel count ${r.channels} for "${r.value}": expected a positive integer`);
   }
   const dtype = g.info(r.value)?.dtype;
   if (dtype !== undefined && dtype !== "float32") {

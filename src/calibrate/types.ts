@@ -99,6 +99,16 @@ export interface ChannelRequest {
   value: string;
   /** Channel axis; negative counts from the end. @default 1 */
   axis?: number;
+  /**
+   * The channel count (the requesting pass knows it from the weight that
+   * reads the value). Given, with `axis` ≥ 0 or −1, the value is reduced to C
+   * sums and C extremes inside ONNX Runtime, so only those cross into
+   * JavaScript; without it the value is fetched whole and reduced in
+   * JavaScript (several times slower on large activations). A wrong count
+   * whose multiples still divide the tensor is not detected: the statistics
+   * are then of the wrong grouping.
+   */
+  channels?: number;
 }
 
 /**

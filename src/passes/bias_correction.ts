@@ -23,7 +23,7 @@ import type { Pass, PassContext, PassReport, StatLookup } from "./types.ts";
 
 /** The input statistic bias correction reads for a layer: per-channel means of its data input. */
 function request(l: Linear): ChannelRequest {
-  return { kind: "channel", value: l.node.inputs[0], axis: l.kind === "matmul" ? -1 : 1 };
+  return { kind: "channel", value: l.node.inputs[0], axis: l.kind === "matmul" ? -1 : 1, channels: l.inputs };
 }
 
 /** Linear layers whose bias can take a correction: Conv and Gemm, and MatMul followed by a bias Add. */

@@ -99,7 +99,7 @@ function candidates(g: Graph, insert: boolean): { l: Linear; absorber: Absorber 
 }
 
 function request(l: Linear): ChannelRequest {
-  return { kind: "channel", value: l.node.inputs[0], axis: l.kind === "matmul" ? -1 : 1 };
+  return { kind: "channel", value: l.node.inputs[0], axis: l.kind === "matmul" ? -1 : 1, channels: l.inputs };
 }
 
 /**
