@@ -12,6 +12,7 @@
 import type { Graph } from "../ir/graph.ts";
 import type { Node } from "../ir/node.ts";
 import { Tensor } from "../ir/tensor.ts";
+import { constantOf } from "./_graph.ts";
 
 /** A node read as y = W·x (+ b), channel by channel. */
 export interface Linear {
@@ -33,12 +34,6 @@ export interface Linear {
 /** Whether a Conv is depthwise: one input channel per group, as many groups as channels. */
 export function isDepthwise(l: Linear): boolean {
   return l.kind === "conv" && l.group > 1 && l.group === l.inputs && l.outputs === l.inputs;
-}
-
-/** A constant initializer no graph input may override. */
-export function constantOf(graph: Graph, name: string | undefined): Tensor | undefined {
-  if (!name || graph.inputs.some((i) => i.name === name)) return undefined;
-  return graph.constant(name);
 }
 
 /**

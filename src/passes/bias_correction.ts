@@ -18,7 +18,8 @@ import type { ChannelObserver } from "../calibrate/channel.ts";
 import type { ChannelRequest, StatRequest } from "../calibrate/types.ts";
 import type { Model } from "../ir/model.ts";
 import { Tensor } from "../ir/tensor.ts";
-import { biasOf, constantOf, type Linear, linearOf, perChannelConstant, setBias, weightOf } from "./_linear.ts";
+import { constantOf } from "./_graph.ts";
+import { biasOf, type Linear, linearOf, perChannelConstant, setBias, weightOf } from "./_linear.ts";
 import type { Pass, PassContext, PassReport, StatLookup } from "./types.ts";
 
 /** The input statistic bias correction reads for a layer: per-channel means of its data input. */

@@ -27,6 +27,7 @@ import type { Model } from "../ir/model.ts";
 import { Node } from "../ir/node.ts";
 import { Tensor } from "../ir/tensor.ts";
 import { inputRanges, type Linear, linearOf, outputRanges, scaleInputs, scaleOutputs } from "./_linear.ts";
+import { median, scalarOf, soleReader, spread } from "./_graph.ts";
 import type { Pass, PassContext, PassReport } from "./types.ts";
 
 /** Two layers joined through `via` (an op that commutes with positive scales), or directly. */
@@ -36,16 +37,9 @@ export interface Pair {
   via?: Node;
 }
 
-/** The one node reading `value`, when no graph output does. */
-function soleReader(g: Graph, value: string): Node | undefined {
-  const r = g.consumers(value);
-  return r.length === 1 && !g.isOutput(value) ? r[0] : undefined;
-}
-
-function scalarAt(g: Graph, name: string | undefined): number | undefined {
-  if (!name) return undefined;
-  const t = g.constant(name);
-  return t && t.size === 1 ? t.toFloat64()[0] : NaN;
+/** A Clip bound: `undefined` when absent, NaN when not a constant scalar. */
+function bound(g: Graph, name: string | undefined): number | undefined {
+  return name ? scalarOf(g, name) ?? NaN : undefined;
 }
 
 /** Whether `n` commutes with a positive per-channel scale of its (only) data input. */
@@ -58,7 +52,7 @@ export function commutesWithScale(g: Graph, n: Node): boolean {
     case "PRelu":
       return !!g.constant(n.inputs[1]);
     case "Clip": {
-      const lo = scalarAt(g, n.inputs[1]), hi = scalarAt(g, n.inputs[2]);
+      const lo = bound(g, n.inputs[1]), hi = bound(g, n.inputs[2]);
       return (lo === undefined || lo === 0 || lo === -Infinity) && (hi === undefined || hi === Infinity);
     }
     default:
@@ -135,20 +129,6 @@ export const crossLayerEqualization: Pass = {
     };
   },
 };
-
-/** Largest over smallest channel range, among channels above 1e-6 of the largest (dead channels say nothing). */
-function spread(r: Float64Array): number {
-  let hi = 0;
-  for (const x of r) if (x > hi) hi = x;
-  let lo = hi;
-  for (const x of r) if (x > hi * 1e-6 && x < lo) lo = x;
-  return hi > 0 ? hi / lo : 1;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : 0;
-}
 
 /** Channel-range spread above which a layer is worth a Mul of its own. */
 const RESCALE_SPREAD = 4;

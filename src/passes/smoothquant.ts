@@ -32,7 +32,6 @@ import { Node } from "../ir/node.ts";
 import { Tensor } from "../ir/tensor.ts";
 import { commutesWithScale } from "./cross_layer_equalization.ts";
 import {
-  constantOf,
   inputRanges,
   isDepthwise,
   type Linear,
@@ -42,6 +41,7 @@ import {
   setInput,
   weightOf,
 } from "./_linear.ts";
+import { constantOf, median, soleReader, spread } from "./_graph.ts";
 import type { Pass, PassContext, PassReport, StatLookup } from "./types.ts";
 
 /** How 1/s reaches the activation: folded into a producer, or an inserted Mul. */
@@ -51,11 +51,6 @@ type Absorber =
   | { kind: "insert" };
 
 const ALPHAS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
-
-function soleReader(g: Graph, value: string): Node | undefined {
-  const r = g.consumers(value);
-  return r.length === 1 && !g.isOutput(value) ? r[0] : undefined;
-}
 
 /**
  * What can absorb 1/s for the input of `l`, walking back through
@@ -172,7 +167,7 @@ export const smoothquant: Pass = {
       if (s.every((x) => x === 1)) continue;
       absorb(g, l, absorber, s);
       scaleInputs(g, l, s);
-      done.push({ node: l.node.label, alpha, via: absorber.kind, spreadBefore: ratio(m), spreadAfter: ratio(Array.from(m, (x, j) => x / s[j])) });
+      done.push({ node: l.node.label, alpha, via: absorber.kind, spreadBefore: spread(m), spreadAfter: spread(Array.from(m, (x, j) => x / s[j])) });
     }
     return {
       pass: "smoothquant",
@@ -216,15 +211,3 @@ function absorb(g: Graph, l: Linear, a: Absorber, s: Float64Array): void {
   }
 }
 
-function ratio(m: ArrayLike<number>): number {
-  let hi = 0;
-  for (let j = 0; j < m.length; j++) if (m[j] > hi) hi = m[j];
-  let lo = hi;
-  for (let j = 0; j < m.length; j++) if (m[j] > hi * 1e-6 && m[j] < lo) lo = m[j];
-  return hi > 0 ? hi / lo : 1;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : 0;
-}

@@ -5,24 +5,12 @@
  */
 import type { Graph } from "../../ir/graph.ts";
 import type { Node } from "../../ir/node.ts";
-import { constantOf } from "../_linear.ts";
+import { constantOf, scalarOf, soleReader } from "../_graph.ts";
 
-/** The value of a one-element float constant, or `undefined`. */
-export function scalarOf(graph: Graph, name: string | undefined): number | undefined {
-  const t = constantOf(graph, name);
-  if (!t || t.size !== 1 || (t.dtype !== "float32" && t.dtype !== "float64")) return undefined;
-  return t.toFloat64()[0];
-}
 
 /** Whether `x` is within a float32 rounding of `want` (exports write 1/6 as 0.1666667). */
 export function near(x: number | undefined, want: number): boolean {
   return x !== undefined && Math.abs(x - want) <= 1e-6 * Math.max(1, Math.abs(want));
-}
-
-/** The one node that reads `value`, when exactly one does and it is not a graph output. */
-export function soleReader(graph: Graph, value: string): Node | undefined {
-  const r = graph.consumers(value);
-  return r.length === 1 && !graph.isOutput(value) ? r[0] : undefined;
 }
 
 /** The producer of `value` when it is of `opType` (default domain). */

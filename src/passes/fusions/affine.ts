@@ -20,7 +20,6 @@ import { Node } from "../../ir/node.ts";
 import { Tensor } from "../../ir/tensor.ts";
 import {
   biasOf,
-  constantOf,
   type Linear,
   linearOf,
   padsNothing,
@@ -31,7 +30,8 @@ import {
   valueLayout,
   weightOf,
 } from "../_linear.ts";
-import { dataInput, soleReader } from "./_match.ts";
+import { constantOf, soleReader } from "../_graph.ts";
+import { dataInput } from "./_match.ts";
 
 const AFFINE = new Set(["Mul", "Div", "Add", "Sub"]);
 

@@ -13,7 +13,8 @@
  */
 import type { Graph } from "../../ir/graph.ts";
 import { Node } from "../../ir/node.ts";
-import { dataInput, near, producedBy, scalarOf, soleReader } from "./_match.ts";
+import { scalarOf, soleReader } from "../_graph.ts";
+import { dataInput, near, producedBy } from "./_match.ts";
 
 /** `x + 3` → Clip(·, 0, 6): the Clip's data input x, or `undefined` when `clip` is not that. */
 function relu6Plus3(graph: Graph, clip: Node): { x: string; add: Node } | undefined {

@@ -16,8 +16,8 @@
 import type { Graph } from "../../ir/graph.ts";
 import { Node } from "../../ir/node.ts";
 import { Tensor } from "../../ir/tensor.ts";
-import { constantOf } from "../_linear.ts";
-import { dataInput, near, producedBy, scalarOf, soleReader } from "./_match.ts";
+import { constantOf, scalarOf, soleReader } from "../_graph.ts";
+import { dataInput, near, producedBy } from "./_match.ts";
 
 /** The axes of a ReduceMean that keeps dims, as negative axes, when they are the last k axes. */
 function trailingAxes(graph: Graph, node: Node): number[] | undefined {
