@@ -23,7 +23,7 @@ export interface AugmentRequest {
   channels: ReadonlyMap<string, number>;
   /**
    * Node outputs of `extremes` whose channel statistics are read: reduced
-   * per channel (min, max and sum) through a view of the channel axis,
+   * per channel (min, max, sum and sum of squares) through a view of the channel axis,
    * which also gives their extremes (these take precedence over `channels`).
    */
   channelStats: ReadonlyMap<string, ChannelView>;
@@ -37,8 +37,8 @@ export interface Augmented {
   /**
    * float32 statistics of `extremes`, value after value: [min, max] (a value
    * in neither `channels` nor `channelStats`), its C per-channel minima then
-   * C maxima (`channels`), or C minima, C maxima and C sums
-   * (`channelStats`); followed, for a value of `sampled`, by its subsample;
+   * C maxima (`channels`), or C minima, C maxima, C sums and C
+   * sums of squares (`channelStats`); followed, for a value of `sampled`, by its subsample;
    * "" when no extremes.
    */
   stats: string;
@@ -176,7 +176,12 @@ export function augment(model: Model, req: AugmentRequest): Augmented {
     const flat = !perChannel || sampled.has(v) ? add("Reshape", "flat", [v, flatShape]) : "";
     if (view) {
       const x = add("Reshape", "view", [v, ints("view", viewShape(view))]), axes = viewAxes(view);
-      stats.push(reduce("ReduceMin", "vmin", x, axes), reduce("ReduceMax", "vmax", x, axes), reduce("ReduceSum", "vsum", x, axes));
+      stats.push(
+        reduce("ReduceMin", "vmin", x, axes),
+        reduce("ReduceMax", "vmax", x, axes),
+        reduce("ReduceSum", "vsum", x, axes),
+        reduce("ReduceSumSquare", "vsq", x, axes),
+      );
       shapes.push(add("Shape", "vshape", [x]));
     } else if (req.channels.has(v)) {
       stats.push(reduce("ReduceMin", "cmin", v, [0, 2, 3]), reduce("ReduceMax", "cmax", v, [0, 2, 3]));

@@ -33,6 +33,7 @@ export interface ChannelSums {
   min: Float32Array;
   max: Float32Array;
   sum: Float32Array;
+  sumSq: Float32Array;
   /** Elements in each channel. */
   perChannel: number;
 }
@@ -115,7 +116,7 @@ export class DerivedReadings {
 export function observeReading(observers: readonly AnyObserver[], value: string, r: Reading): void {
   for (const obs of observers) {
     if (obs instanceof ChannelObserver) {
-      if (r.channel) obs.observeReduced(r.channel.sum, maxAbs(r.channel), r.channel.perChannel);
+      if (r.channel) obs.observeReduced(r.channel, r.channel.perChannel);
       else if (!r.whole || !r.data || !r.dims) throw new Error(`internal: channel statistics of "${value}" need the whole tensor`);
       else obs.observe(r.data, r.dims);
     } else if (obs instanceof Histogram) {
@@ -129,9 +130,3 @@ export function observeReading(observers: readonly AnyObserver[], value: string,
   }
 }
 
-/** Max |x| per channel: the larger of −min and max (as exact as a ReduceMax of Abs, which would cost the graph a pass over the tensor). */
-function maxAbs(ch: ChannelSums): Float64Array {
-  const out = new Float64Array(ch.min.length);
-  for (let c = 0; c < out.length; c++) out[c] = Math.max(-ch.min[c], ch.max[c]);
-  return out;
-}

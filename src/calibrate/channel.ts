@@ -1,12 +1,13 @@
 /**
  * Per-channel statistics of an activation: max |x| (SmoothQuant's activation
- * maxima) and the mean (bias correction), along one axis.
+ * maxima), the mean (bias correction), the minimum and the standard
+ * deviation (high-bias absorption), along one axis.
  *
  * @module
  */
 
 /**
- * Per-channel max |x| and mean of a value along `axis` (default 1, the
+ * Per-channel min, max, max |x|, mean and standard deviation of a value along `axis` (default 1, the
  * channel axis of NCHW tensors; −1 for the last axis, as MatMul inputs
  * need). Non-finite values are skipped and counted.
  *
@@ -16,14 +17,19 @@
  * ch.observe(new Float32Array([1, -4, 2, 6]), [1, 2, 2]); // channel 0: 1, -4; channel 1: 2, 6
  * ch.maxAbs; // Float64Array [4, 6]
  * ch.mean(); // Float64Array [-1.5, 4]
+ * ch.std(); // Float64Array [2.5, 2]
  * ```
  */
 export class ChannelObserver {
   readonly axis: number;
   /** Max |x| per channel; empty until the first sample fixes the channel count. */
   maxAbs = new Float64Array(0);
-  /** Σ x per channel. */
+  /** Smallest and largest value per channel (+∞ and −∞ where nothing finite was seen). */
+  min = new Float64Array(0);
+  max = new Float64Array(0);
+  /** Σ x and Σ x² per channel. */
   sum = new Float64Array(0);
+  sumSq = new Float64Array(0);
   /** Finite values counted per channel. */
   count = new Float64Array(0);
   /** NaN and ±Infinity values skipped. */
@@ -37,6 +43,21 @@ export class ChannelObserver {
   /** Mean per channel (0 where nothing finite was seen). */
   mean(): Float64Array {
     return this.sum.map((s, c) => (this.count[c] > 0 ? s / this.count[c] : 0));
+  }
+
+  /**
+   * Standard deviation per channel (population; 0 where nothing finite was
+   * seen), from Σx and Σx². Reduced inside ONNX Runtime these are float32
+   * sums, so a deviation far below |mean| (under ~1e-3 of it) keeps only a
+   * few digits.
+   */
+  std(): Float64Array {
+    return this.sumSq.map((q, c) => {
+      const n = this.count[c];
+      if (!(n > 0)) return 0;
+      const m = this.sum[c] / n;
+      return Math.sqrt(Math.max(0, q / n - m * m));
+    });
   }
 
   /** Folds in one sample's tensor of shape `dims`. */
@@ -57,7 +78,7 @@ export class ChannelObserver {
 
   /**
    * Folds in one sample reduced elsewhere (inside ONNX Runtime): per-channel
-   * sums and max |x| of a tensor with `perChannel` elements in each channel,
+   * sums, sums of squares, minima and maxima of a tensor with `perChannel` elements in each channel,
    * all finite (a tensor with non-finite elements must go through
    * {@linkcode observe}, which skips and counts them). Gives what observing
    * the tensor would, up to the order of summation.
@@ -65,17 +86,28 @@ export class ChannelObserver {
    * @example
    * ```ts
    * const ch = new ChannelObserver(1);
-   * ch.observeReduced([-3, 8], [4, 6], 2); // the tensor of observe's example
+   * ch.observeReduced({ sum: [-3, 8], sumSq: [17, 40], min: [-4, 2], max: [1, 6] }, 2); // the tensor of observe's example
    * ch.mean(); // Float64Array [-1.5, 4]
+   * ch.maxAbs; // Float64Array [4, 6]
    * ```
    */
-  observeReduced(sum: ArrayLike<number>, maxAbs: ArrayLike<number>, perChannel: number): void {
-    if (sum.length !== maxAbs.length) throw new RangeError(`Got ${sum.length} channel sums but ${maxAbs.length} maxima`);
+  observeReduced(
+    { sum, sumSq, min, max }: { sum: ArrayLike<number>; sumSq: ArrayLike<number>; min: ArrayLike<number>; max: ArrayLike<number> },
+    perChannel: number,
+  ): void {
+    if (sum.length !== sumSq.length || sum.length !== min.length || sum.length !== max.length) {
+      throw new RangeError(`Got ${sum.length} channel sums, ${sumSq.length} sums of squares, ${min.length} minima and ${max.length} maxima`);
+    }
     if (!Number.isInteger(perChannel) || perChannel < 0) throw new RangeError(`Invalid element count per channel ${perChannel}`);
     this.#size(sum.length);
+    if (perChannel === 0) return;
     for (let c = 0; c < sum.length; c++) {
-      if (maxAbs[c] > this.maxAbs[c]) this.maxAbs[c] = maxAbs[c];
+      if (min[c] < this.min[c]) this.min[c] = min[c];
+      if (max[c] > this.max[c]) this.max[c] = max[c];
+      const a = Math.max(-min[c], max[c]);
+      if (a > this.maxAbs[c]) this.maxAbs[c] = a;
       this.sum[c] += sum[c];
+      this.sumSq[c] += sumSq[c];
       this.count[c] += perChannel;
     }
   }
@@ -84,7 +116,10 @@ export class ChannelObserver {
   #size(channels: number): void {
     if (this.maxAbs.length === 0) {
       this.maxAbs = new Float64Array(channels);
+      this.min = new Float64Array(channels).fill(Infinity);
+      this.max = new Float64Array(channels).fill(-Infinity);
       this.sum = new Float64Array(channels);
+      this.sumSq = new Float64Array(channels);
       this.count = new Float64Array(channels);
     } else if (this.maxAbs.length !== channels) {
       throw new RangeError(`Channel count changed from ${this.maxAbs.length} to ${channels} on axis ${this.axis}`);
@@ -92,19 +127,23 @@ export class ChannelObserver {
   }
 
   #run(data: Float32Array, from: number, to: number, c: number): void {
-    let m = this.maxAbs[c], s = 0, bad = 0;
+    let lo = this.min[c], hi = this.max[c], s = 0, q = 0, bad = 0;
     for (let k = from; k < to; k++) {
       const x = data[k];
       if (x - x !== 0) {
         bad++;
         continue;
       }
-      const a = Math.abs(x);
-      if (a > m) m = a;
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
       s += x;
+      q += x * x;
     }
-    this.maxAbs[c] = m;
+    this.min[c] = lo;
+    this.max[c] = hi;
+    if (lo <= hi) this.maxAbs[c] = Math.max(-lo, hi);
     this.sum[c] += s;
+    this.sumSq[c] += q;
     this.count[c] += to - from - bad;
     this.nonFinite += bad;
   }

@@ -25,10 +25,15 @@ const feed = (dims: number[], seed: number, lo = -1, hi = 2): TensorValue<"float
 /** Reduced (with `channels`) and whole (without) channel statistics of the same values agree. */
 function assertSame(reduced: ChannelObserver, whole: ChannelObserver, what: string): void {
   assert.is(reduced.maxAbs.length, whole.maxAbs.length, what);
-  const rm = reduced.mean(), wm = whole.mean();
+  const rm = reduced.mean(), wm = whole.mean(), rs = reduced.std(), ws = whole.std();
   for (let c = 0; c < whole.maxAbs.length; c++) {
     assert.ok(Math.abs(reduced.maxAbs[c] - whole.maxAbs[c]) <= 1e-6 * Math.max(1, whole.maxAbs[c]), `${what} max|x| channel ${c}`);
+    assert.is(reduced.min[c], whole.min[c], `${what} min channel ${c}`);
+    assert.is(reduced.max[c], whole.max[c], `${what} max channel ${c}`);
     assert.ok(Math.abs(rm[c] - wm[c]) <= 1e-5 * Math.max(1, Math.abs(wm[c])), `${what} mean channel ${c}: ${rm[c]} vs ${wm[c]}`);
+    // ORT sums x² in float32: the variance is good to float32 precision of E[x²], not of itself.
+    const meanSq = ws[c] ** 2 + wm[c] ** 2;
+    assert.ok(Math.abs(rs[c] ** 2 - ws[c] ** 2) <= 1e-5 * Math.max(1e-6, meanSq), `${what} std channel ${c}: ${rs[c]} vs ${ws[c]}`);
     assert.is(reduced.count[c], whole.count[c], `${what} count channel ${c}`);
   }
   assert.is(reduced.nonFinite, whole.nonFinite, `${what} non-finite`);
