@@ -135,6 +135,7 @@ cli
   .option("--exclude-preset <p>", `Keep a preset in float: ${EXCLUDE_PRESETS.join(", ")} (repeatable; float fallback only)`)
   .option("--fusions", "HardSwish/HardSigmoid/LayerNorm fusions and scale/shift folding (on by default; --no-fusions off)")
   .option("--cle", "Cross-layer equalization (--no-cle off; default: the target's recipe)")
+  .option("--high-bias-absorption", "Move what a Relu never clips into the next layer's bias (--no-high-bias-absorption off)")
   .option("--smoothquant", "SmoothQuant (--no-smoothquant off; default: the target's recipe)")
   .option("--smoothquant-alpha <a>", "SmoothQuant strength: a number in [0, 1] or auto (default 0.5; turns SmoothQuant on)")
   .option("--bias-correction", "Correct the mean output shift of weight rounding (--no-bias-correction off)")
@@ -194,6 +195,7 @@ cli
     const set = (name: PassName, on: boolean | undefined) => on !== undefined && (passes[name] = on);
     set("fusions", switched("fusions"));
     set("cross-layer-equalization", switched("cle"));
+    set("high-bias-absorption", switched("high-bias-absorption"));
     set("smoothquant", switched("smoothquant") ?? (alpha !== undefined ? true : undefined));
     set("bias-correction", switched("bias-correction"));
     set("bias-overflow-guard", switched("bias-guard"));

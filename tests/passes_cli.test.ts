@@ -56,6 +56,14 @@ test("--no-fusions --no-cle --no-bias-correction --smoothquant-alpha auto --cali
   assert.is(q.graph.nodes.filter((n) => n.opType === "HardSwish").length, 0, "no fusion");
 });
 
+test("--high-bias-absorption turns the pass on: it runs after CLE and absorbs into the SE blocks' Relu pairs", async () => {
+  const report = await quantize("hba.onnx", "--target", "npu-int8-only", "--input-shape", "x=1,3,48,192", "--high-bias-absorption");
+  assert.equal(report.passes.map((p) => p.pass), ["fusions", "cross-layer-equalization", "high-bias-absorption", "bias-correction", "bias-overflow-guard"]);
+  const hba = report.passes.find((p) => p.pass === "high-bias-absorption")!;
+  assert.ok(hba.nodes.length >= 2 && hba.nodes.length % 2 === 0, hba.summary);
+  assert.match(hba.summary, /^\d+ Relu pairs absorbed \(\d+ channels\)/);
+});
+
 test("cpu-mixed: --exclude-preset depthwise and --exclude-op keep those nodes float, and say why", async () => {
   const report = await quantize("mixed.onnx", "--exclude-preset", "depthwise", "--exclude-op", "GlobalAveragePool");
   const ff = report.passes.find((p) => p.pass === "float-fallback")!;

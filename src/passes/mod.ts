@@ -1,6 +1,6 @@
 /**
  * Recovery passes, one file each, registered by the names target profiles
- * use: `fusions`, `cross-layer-equalization`, `smoothquant`,
+ * use: `fusions`, `cross-layer-equalization`, `high-bias-absorption`, `smoothquant`,
  * `float-fallback`, `bias-correction`, `bias-overflow-guard`. The pipeline
  * (`src/quantize/pipeline.ts`) runs them in {@linkcode PASSES} order.
  *

@@ -15,6 +15,7 @@ import { REAL_MODELS } from "../../tests/fixtures/onnx_models.ts";
 import { contextFor, opCounts, outputDrift, snapshot } from "./_testing.ts";
 import { crossLayerEqualization } from "./cross_layer_equalization.ts";
 import { fusions } from "./fusions.ts";
+import { highBiasAbsorption } from "./high_bias_absorption.ts";
 import { smoothquant } from "./smoothquant.ts";
 import type { Pass, PassContext, PassReport, StatLookup } from "./types.ts";
 
@@ -42,14 +43,15 @@ async function apply(pass: Pass, m: Model, ctx: PassContext, samples: TensorValu
 // What each architecture offers: PP-LCNetV3 (detector, recognizer) writes HardSwish
 // as x·Clip(x+3,0,6)/6 and wraps every Conv in scalar affine steps; MobileNetV3 (the
 // classifier) has Conv → Relu → Conv pairs; the recognizer's neck has five LayerNorms.
-const EXPECT: Record<string, { hardswish: number; layernorm: number; minPairs: number }> = {
-  classifier: { hardswish: 18, layernorm: 0, minPairs: 10 },
-  detector: { hardswish: 24, layernorm: 0, minPairs: 10 },
-  recognizer: { hardswish: 28, layernorm: 5, minPairs: 3 },
+// High-bias absorption has Relu pairs whose second Conv pads nothing in all three.
+const EXPECT: Record<string, { hardswish: number; layernorm: number; minPairs: number; absorbable: number }> = {
+  classifier: { hardswish: 18, layernorm: 0, minPairs: 10, absorbable: 11 },
+  detector: { hardswish: 24, layernorm: 0, minPairs: 10, absorbable: 10 },
+  recognizer: { hardswish: 28, layernorm: 5, minPairs: 3, absorbable: 2 },
 };
 
 for (const { name, file } of REAL_MODELS) {
-  Real(`${name}: fusions, CLE (with per-tensor rescaling) and SmoothQuant keep the float function`, async () => {
+  Real(`${name}: fusions, CLE (with per-tensor rescaling), high-bias absorption and SmoothQuant keep the float function`, async () => {
     const m = await load(file);
     const samples = [1, 2].map(INPUTS[name]);
     const original = snapshot(m);
@@ -63,9 +65,16 @@ for (const { name, file } of REAL_MODELS) {
     const c = await apply(crossLayerEqualization, m, ctx, samples);
     assert.ok((c.details!.pairs as unknown[]).length >= EXPECT[name].minPairs, c.summary);
     const afterCle = await outputDrift(original, m, samples.map((x) => ({ x })));
+    assert.is(highBiasAbsorption.needs!(m, ctx).length, EXPECT[name].absorbable);
+    const h = await apply(highBiasAbsorption, m, ctx, samples);
+    assert.ok(h.nodes.length > 0, h.summary);
+    const afterHba = await outputDrift(original, m, samples.map((x) => ({ x })));
     const s = await apply(smoothquant, m, ctx, samples);
     const afterAll = await outputDrift(original, m, samples.map((x) => ({ x })));
-    assert.ok(afterFusions < 1e-4 && afterCle < 1e-4 && afterAll < 1e-4, `drift ${afterFusions} / ${afterCle} / ${afterAll} (${s.summary})`);
+    assert.ok(
+      afterFusions < 1e-4 && afterCle < 1e-4 && afterHba < 1e-4 && afterAll < 1e-4,
+      `drift ${afterFusions} / ${afterCle} / ${afterHba} / ${afterAll} (${h.summary}; ${s.summary})`,
+    );
   });
 }
 

@@ -6,7 +6,8 @@
  * 2. `graph` passes — rewrite the float graph from its weights: fusions,
  *    cross-layer equalization;
  * 3. `statistics` passes — rewrite the float graph from statistics of the
- *    float model, gathered in one pass over the data: SmoothQuant;
+ *    float model: high-bias absorption, SmoothQuant; each gathers its own
+ *    in a pass over the data, of the graph as the passes before it left it;
  * 4. `plan` passes and the plan — which nodes stay float (float fallback),
  *    which values need a range;
  * 5. calibrate — one ONNX Runtime session over the calibration samples that
@@ -79,8 +80,8 @@ export interface QuantizeModelReport {
   calibration: Pick<CalibrateOptions, "method" | "symmetric" | "histogramSample" | "percentile" | "bins">;
   quantize: QuantizeReport;
   /**
-   * Wall time of each step in milliseconds; `statistics` is the extra pass
-   * over the data that `statistics` passes need (0 when none ran), `passes`
+   * Wall time of each step in milliseconds; `statistics` the extra passes
+   * over the data that `statistics` passes need (one each; 0 when none ran), `passes`
    * the passes' own work.
    */
   ms: { normalize: number; passes: number; statistics: number; calibrate: number; quantize: number; total: number };
@@ -145,12 +146,12 @@ export async function quantizeModel(
 
   await run(stage("graph"), noStats);
 
-  const statistics = stage("statistics");
-  if (statistics.length) {
+  // One pass over the data each: a pass's statistics must be of the graph the earlier ones changed.
+  for (const p of stage("statistics")) {
     const t = performance.now();
-    const { lookup } = await collectFor(statistics, [], "statistics");
-    ms.statistics = performance.now() - t;
-    await run(statistics, lookup);
+    const { lookup } = await collectFor([p], [], "statistics");
+    ms.statistics += performance.now() - t;
+    await run([p], lookup);
   }
 
   const planPasses = stage("plan");

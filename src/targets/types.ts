@@ -13,6 +13,7 @@
 export type PassName =
   | "fusions"
   | "cross-layer-equalization"
+  | "high-bias-absorption"
   | "smoothquant"
   | "bias-overflow-guard"
   | "bias-correction"
