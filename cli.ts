@@ -229,7 +229,8 @@ cli
     }
     const preprocess = f.preprocess ? readPreprocess(f.preprocess) : undefined;
     const model = readModel(file);
-    const fp32 = encodeModel(model).bytes;
+    // The FP32 reference, before normalization changes the model: only --eval reads it.
+    const fp32 = f.eval ? encodeModel(model).bytes : undefined;
     const unknown = exclude.find((name) => !model.graph.nodes.some((n) => n.name === name));
     if (unknown !== undefined) throw new InputError(`Unknown node "${unknown}" in --exclude: "${file}" has no node of that name`);
     if (Object.keys(inputShapes).length || profile) await normalize(model, { shapes: false });
@@ -254,7 +255,7 @@ cli
     progress("");
     writeModel(out, model);
     const evaluation = evalData
-      ? await compareModels(fp32, encodeModel(model).bytes, evalData, {
+      ? await compareModels(fp32!, encodeModel(model).bytes, evalData, {
         onProgress: (done, total) => progress(`evaluating ${done}/${total}`),
       })
       : undefined;

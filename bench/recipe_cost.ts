@@ -42,9 +42,12 @@ const MODELS: Record<string, { file: string; shape: string; n: number }> = {
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-cost-"));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+class Refused extends Error {}
 function timed(cmd: string[]): { ms: number; stdout: string } {
   const t = performance.now();
   const r = spawnSync(process.execPath, cmd, { encoding: "utf8" });
+  // Exit 1 with "cannot meet target": the model is refused for this target, a result, not a failure.
+  if (r.status === 1 && /cannot meet target/.test(r.stderr)) throw new Refused(r.stderr.split("\n")[0]);
   if (r.status !== 0) throw new Error(`${cmd.join(" ")} failed: ${r.stderr}`);
   return { ms: performance.now() - t, stdout: r.stdout };
 }
@@ -62,11 +65,18 @@ try {
     for (const target of targets) {
       const floor: number[] = [], whole: number[] = [];
       let report: { ms: Record<string, number>; passes: { pass: string }[] } | undefined;
-      for (let r = 0; r < reps; r++) {
-        floor.push(timed([here("./floor.mjs"), model, dir, String(m.n)]).ms);
-        const q = timed([cli, "quantize", model, "--target", target, "--input-shape", m.shape, "--calib", dir, "-o", path.join(tmp, `${key}.onnx`), "--json"]);
-        whole.push(q.ms);
-        report = JSON.parse(q.stdout);
+      try {
+        for (let r = 0; r < reps; r++) {
+          floor.push(timed([here("./floor.mjs"), model, dir, String(m.n)]).ms);
+          const q = timed([cli, "quantize", model, "--target", target, "--input-shape", m.shape, "--calib", dir, "-o", path.join(tmp, `${key}.onnx`), "--json"]);
+          whole.push(q.ms);
+          report = JSON.parse(q.stdout);
+        }
+      } catch (e) {
+        if (!(e instanceof Refused)) throw e;
+        rows.push({ model: key, target, samples: m.n, ratio: "refused" });
+        process.stderr.write(`${key} ${target}: refused\n`);
+        continue;
       }
       const f = median(floor), w = median(whole);
       rows.push({
