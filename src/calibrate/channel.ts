@@ -22,9 +22,10 @@
  */
 export class ChannelObserver {
   readonly axis: number;
-  /** Max |x| per channel; empty until the first sample fixes the channel count. */
-  maxAbs = new Float64Array(0);
-  /** Smallest and largest value per channel (+∞ and −∞ where nothing finite was seen). */
+  /**
+   * Smallest and largest value per channel (+∞ and −∞ where nothing finite
+   * was seen); empty until the first sample fixes the channel count.
+   */
   min = new Float64Array(0);
   max = new Float64Array(0);
   /** Σ x and Σ x² per channel. */
@@ -38,6 +39,11 @@ export class ChannelObserver {
   constructor(axis = 1) {
     if (!Number.isInteger(axis)) throw new RangeError(`Invalid channel axis ${axis}: expected an integer`);
     this.axis = axis;
+  }
+
+  /** Max |x| per channel (0 where nothing finite was seen). */
+  get maxAbs(): Float64Array {
+    return this.min.map((lo, c) => (lo <= this.max[c] ? Math.max(-lo, this.max[c]) : 0));
   }
 
   /** Mean per channel (0 where nothing finite was seen). */
@@ -104,8 +110,6 @@ export class ChannelObserver {
     for (let c = 0; c < sum.length; c++) {
       if (min[c] < this.min[c]) this.min[c] = min[c];
       if (max[c] > this.max[c]) this.max[c] = max[c];
-      const a = Math.max(-min[c], max[c]);
-      if (a > this.maxAbs[c]) this.maxAbs[c] = a;
       this.sum[c] += sum[c];
       this.sumSq[c] += sumSq[c];
       this.count[c] += perChannel;
@@ -114,15 +118,14 @@ export class ChannelObserver {
 
   /** Allocates the statistics on the first sample; refuses a changed channel count after. */
   #size(channels: number): void {
-    if (this.maxAbs.length === 0) {
-      this.maxAbs = new Float64Array(channels);
+    if (this.min.length === 0) {
       this.min = new Float64Array(channels).fill(Infinity);
       this.max = new Float64Array(channels).fill(-Infinity);
       this.sum = new Float64Array(channels);
       this.sumSq = new Float64Array(channels);
       this.count = new Float64Array(channels);
-    } else if (this.maxAbs.length !== channels) {
-      throw new RangeError(`Channel count changed from ${this.maxAbs.length} to ${channels} on axis ${this.axis}`);
+    } else if (this.min.length !== channels) {
+      throw new RangeError(`Channel count changed from ${this.min.length} to ${channels} on axis ${this.axis}`);
     }
   }
 
@@ -141,7 +144,6 @@ export class ChannelObserver {
     }
     this.min[c] = lo;
     this.max[c] = hi;
-    if (lo <= hi) this.maxAbs[c] = Math.max(-lo, hi);
     this.sum[c] += s;
     this.sumSq[c] += q;
     this.count[c] += to - from - bad;

@@ -224,7 +224,7 @@ async function runAugmented(
   }
 
   const rest = fetch.filter((v) => !known.has(v));
-  const names = model.graph.nameScope();
+  const names = g.nameScope();
   const shapeOf = new Map(rest.map((v) => [v, names.unique(`${v}_edgeq_shape`)]));
   const session = await open(augmented(model, rest, shapeOf), feeds.length === 1 ? "basic" : "disabled");
   const meta = metadata(session);

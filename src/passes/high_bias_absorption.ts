@@ -41,7 +41,8 @@ import type { ChannelRequest, StatRequest } from "../calibrate/types.ts";
 import type { Graph } from "../ir/graph.ts";
 import type { Model } from "../ir/model.ts";
 import type { Node } from "../ir/node.ts";
-import { biasOf, linearOf, padsNothing, setBias, weightOf } from "./_linear.ts";
+import { scalarOf } from "./_graph.ts";
+import { biasOf, padsNothing, setBias, weightOf } from "./_linear.ts";
 import { equalizablePairs, type Pair } from "./cross_layer_equalization.ts";
 import type { Pass, PassReport, StatLookup } from "./types.ts";
 
@@ -50,11 +51,8 @@ const SIGMAS = 5;
 
 /** Whether `via` is a plain ReLU: Relu, or Clip with lower bound 0 and no upper bound. */
 function isRelu(g: Graph, via: Node | undefined): boolean {
-  if (!via) return false;
-  if (via.opType === "Relu") return true;
-  if (via.opType !== "Clip") return false;
-  const lo = via.inputs[1] ? g.constant(via.inputs[1])?.toFloat64()[0] : undefined;
-  return lo === 0 && !via.inputs[2];
+  if (via?.opType === "Relu") return true;
+  return via?.opType === "Clip" && scalarOf(g, via.inputs[1]) === 0 && !via.inputs[2];
 }
 
 /** The pairs the pass may change: a → ReLU → b with `b` a non-padding Conv or a Gemm and both biases per channel. */
@@ -76,7 +74,7 @@ function request(p: Pair): ChannelRequest {
 export const highBiasAbsorption: Pass = {
   name: "high-bias-absorption",
   stage: "statistics",
-  summary: "moves the part of a layer's output that a following Relu never clips (per channel, min(mean − 3σ, minimum) on the calibration data) into the next layer's bias",
+  summary: `moves the part of a layer's output that a following Relu never clips (per channel, min(mean − ${SIGMAS}σ, minimum) on the calibration data) into the next layer's bias`,
   needs(model: Model): StatRequest[] {
     return absorbablePairs(model.graph).map(request);
   },
@@ -95,8 +93,8 @@ export const highBiasAbsorption: Pass = {
       });
       const channels = c.reduce((n, x) => n + (x > 0 ? 1 : 0), 0);
       if (!channels) continue;
-      // Re-read both layers: an earlier pair may share neither, but the bias tensors may have been renamed.
-      const a = linearOf(g, p.a.node)!, b = linearOf(g, p.b.node)!;
+      const { a, b } = p;
+      // Biases are read now: setBias may have renamed a tensor an earlier pair shared.
       const ba = biasOf(g, a)!, bb = biasOf(g, b)!;
       const w = weightOf(g, b);
       const shift = new Float64Array(b.outputs);
