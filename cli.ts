@@ -26,13 +26,17 @@ import {
   makeShapesStatic,
   normalize,
   openDataset,
+  sampleShapes,
   parseInputShapes,
+  parseInputValues,
+  freezeInputs,
   parsePreprocessSpec,
   type PreprocessSpec,
   quantizeModel,
   type QuantizeOptions,
   quantizeOptionsFor,
   readModel,
+  RuntimeModelError,
   REPORT_FORMATS,
   type ReportFormat,
   resolvePassSettings,
@@ -62,16 +66,22 @@ cli
   .option("-o, --out <file>", "Output model (required; never the input)")
   .option("--opset <n>", "Minimum opset to upgrade to", { default: 13 })
   .option("--no-shapes", "Skip recording intermediate shapes with ONNX Runtime")
+  .option("--no-fold", "Skip constant folding (nodes computed from constants only, If on a constant condition)")
+  .option("--input-value <name=v>", "Freeze an input to a constant, e.g. sr=16000 (repeatable): what depends on it folds away")
   .option("--json", "Print the report as JSON")
-  .action(async (file: string, opts: { out?: string; opset: number; shapes: boolean; json?: boolean }) => {
+  .example("edgeq normalize model.onnx -o model.norm.onnx")
+  .example("edgeq normalize silero_vad.onnx --input-value sr=16000 -o vad16k.onnx --json")
+  .action(async (file: string, opts: { out?: string; opset: number; shapes: boolean; fold: boolean; inputValue?: string | string[]; json?: boolean }) => {
     if (!opts.out) throw new InputError("Missing option --out: where to write the normalized model");
     if (path.resolve(opts.out) === path.resolve(file)) {
       throw new InputError(`Refusing to overwrite the input "${file}": choose another --out`);
     }
     const opset = Number(opts.opset);
     if (!Number.isInteger(opset) || opset < 1) throw new InputError(`Option --opset must be a positive integer, got "${opts.opset}"`);
+    const values = parseInputValues(list(opts.inputValue));
     const model = readModel(file);
-    const report = await normalize(model, { opset, shapes: opts.shapes });
+    freezeInputs(model, values);
+    const report = await normalize(model, { opset, shapes: opts.shapes, foldConstants: opts.fold });
     writeModel(opts.out, model);
     if (opts.json) print(JSON.stringify({ model: file, out: opts.out, ...report }, null, 2));
     else print(`${file} → ${opts.out}: ${JSON.stringify(report)}`);
@@ -106,6 +116,7 @@ interface QuantizeFlags {
   smoothquantAlpha?: string;
   maxDrop?: string | number;
   inputShape?: string | string[];
+  inputValue?: string | string[];
   calib?: string;
   out?: string;
   perChannel?: boolean;
@@ -142,6 +153,7 @@ cli
   .option("--bias-guard", "Raise weight scales where an int32 bias would overflow (--no-bias-guard off)")
   .option("--max-drop <x>", "Mixed precision: largest accuracy drop allowed (refused on targets without float fallback; not implemented yet)")
   .option("--input-shape <name=dims>", "Fix an input's dims, e.g. x=1,3,48,320 (repeatable); static-shape targets need it for dynamic inputs")
+  .option("--input-value <name=v>", "Freeze an input to a constant, e.g. sr=16000 (repeatable): what depends on it folds away")
   .option("--calib-method <method>", "mse (default: held out best), minmax, percentile or entropy")
   .option("--samples <n>", "Use the first N calibration samples (default: all)")
   .option("--histogram-sample <k>", "percentile/entropy/mse: elements per value and sample that histograms read (default 2048; 0 = whole tensors, exact but slower)")
@@ -201,6 +213,7 @@ cli
     set("bias-overflow-guard", switched("bias-guard"));
     if (exclude.length || keepFloat.length) passes["float-fallback"] = true;
     const inputShapes = parseInputShapes(list(f.inputShape));
+    const inputValues = parseInputValues(list(f.inputValue));
     const request = {
       perChannel: f.perTensor ? false : f.perChannel ? true : undefined,
       activations: f.activations as "uint8" | "int8" | undefined,
@@ -228,20 +241,40 @@ cli
       throw new InputError(`Refusing to overwrite the input "${file}": choose another --out`);
     }
     const preprocess = f.preprocess ? readPreprocess(f.preprocess) : undefined;
+    const fixedShapes: Record<string, { from: (number | string | null)[] | null; to: number[]; source: string }> = {};
     const model = readModel(file);
-    // The FP32 reference, before normalization changes the model: only --eval reads it.
+    const frozen = freezeInputs(model, inputValues);
+    // The FP32 reference (with the frozen inputs), before normalization changes the model: only --eval reads it.
     const fp32 = f.eval ? encodeModel(model).bytes : undefined;
     const unknown = exclude.find((name) => !model.graph.nodes.some((n) => n.name === name));
     if (unknown !== undefined) throw new InputError(`Unknown node "${unknown}" in --exclude: "${file}" has no node of that name`);
-    if (Object.keys(inputShapes).length || profile) await normalize(model, { shapes: false });
-    if (Object.keys(inputShapes).length) await makeShapesStatic(model, inputShapes);
+    const early = Object.keys(inputShapes).length || Object.keys(frozen).length || profile ? await normalize(model, { shapes: false }) : undefined;
+    const graphInputs = () => model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
+    // Opening the folders checks every file before any work starts.
+    let calib = await openDataset(f.calib, graphInputs(), { samples, preprocess });
+    // A static-shape target fixes the dynamic dims the flags left open to the one shape every calibration sample has.
+    const shapesFrom: Record<string, string> = Object.fromEntries(Object.keys(inputShapes).map((k) => [k, "--input-shape"]));
+    if (profile?.staticShapes) {
+      const open = graphInputs().filter((v) => !(v.name in inputShapes) && (!v.shape || v.shape.some((d) => typeof d !== "number" || d < 0)));
+      if (open.length) {
+        const found = await sampleShapes(calib, open.map((v) => v.name), f.calib);
+        for (const [name, dims] of Object.entries(found)) {
+          inputShapes[name] = dims;
+          shapesFrom[name] = `the ${calib.size} calibration samples`;
+        }
+      }
+    }
+    if (Object.keys(inputShapes).length) {
+      const before = Object.fromEntries(graphInputs().map((v) => [v.name, v.shape ? [...v.shape] : undefined]));
+      await makeShapesStatic(model, inputShapes);
+      if (Object.values(shapesFrom).some((s) => s !== "--input-shape")) calib = await openDataset(f.calib, graphInputs(), { samples, preprocess });
+      for (const [name, dims] of Object.entries(inputShapes)) fixedShapes[name] = { from: before[name] ?? null, to: dims, source: shapesFrom[name] };
+    }
     if (profile) {
       const problems = targetPreflight(model, profile, options);
       if (problems.length) throw cannotMeet(file, profile.name, model, problems);
     }
-    const inputs = model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
-    // Opening the folders checks every file before any work starts.
-    const calib = await openDataset(f.calib, inputs, { samples, preprocess });
+    const inputs = graphInputs();
     const evalData = f.eval ? await openDataset(f.eval, inputs, { preprocess }) : undefined;
     const progress = progressLine();
     const report = await quantizeModel(model, calib, {
@@ -264,7 +297,7 @@ cli
     // What `edgeq validate` would say: a pass (e.g. the bias-overflow guard) may still be missing.
     const validation = profile ? ruleCounts(validateModel(model, profile, { file: out })) : undefined;
     if (f.json) {
-      print(JSON.stringify({ model: file, out, target, inputShapes, ...report, validation, evaluation }, jsonNumbers, 2));
+      print(JSON.stringify({ model: file, out, target, inputShapes: fixedShapes, inputValues, ...report, validation, evaluation }, jsonNumbers, 2));
       return;
     }
     const q = report.quantize;
@@ -276,6 +309,16 @@ cli
         `${o.symmetricActivations ? "symmetric " : ""}${o.activations} activations, ${o.bias} bias` +
         `${o.powerOfTwoScales ? ", power-of-two scales" : ""}; ${report.calibration.method} ranges from ${report.samples} samples`,
     );
+    for (const [name, v] of Object.entries(inputValues)) print(`  input "${name}" frozen to ${v.join(",")}`);
+    const folded = early?.constantsFolded ?? report.normalize.constantsFolded;
+    if (folded && (Object.keys(folded.folded).length || folded.branches.length)) {
+      const ops = Object.entries(folded.folded).map(([op, n]) => `${n} ${op}`).join(", ");
+      const ifs = folded.branches.map((b) => `If "${b.node}" → ${b.taken}`).join(", ");
+      print(`  constant folding: ${[ops, ifs].filter(Boolean).join("; ")}`);
+    }
+    for (const [name, s] of Object.entries(fixedShapes)) {
+      print(`  input "${name}" fixed to [${s.to.join(",")}]${s.from ? ` (declared [${s.from.map((d) => d ?? "?").join(",")}])` : ""} from ${s.source}`);
+    }
     for (const p of report.passes) print(`  ${p.pass}: ${p.summary}`);
     print(`  weights ${mib(q.bytes.before)} → ${mib(q.bytes.after)}; ${q.skipped.length} nodes left float`);
     if (q.bias.saturated) print(`  ${q.bias.saturated} bias values saturated to int32 in ${q.bias.saturatedTensors.length} tensors`);
@@ -432,7 +475,12 @@ async function main(): Promise<void> {
     await cli.runMatchedCommand();
   } catch (e) {
     if (e instanceof InputError || (e instanceof Error && e.name === "CACError")) {
-      process.stderr.write(`edgeq: ${e.message}\n`);
+      // ONNX Runtime saw bytes edgeq made from the file: name the file.
+      const file = cli.args[0];
+      const message = e instanceof RuntimeModelError && file
+        ? e.message.replace(/^Cannot (open|run) model \(\d+ bytes\)/, (_, verb) => `Cannot ${verb} model ${JSON.stringify(file)}`)
+        : e.message;
+      process.stderr.write(`edgeq: ${message}\n`);
       process.exitCode = 2;
       return;
     }

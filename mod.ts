@@ -14,7 +14,7 @@
  *
  * @module
  */
-export { InputError, TargetViolationError } from "./src/errors.ts";
+export { InputError, RuntimeModelError, TargetViolationError } from "./src/errors.ts";
 export { VERSION } from "./src/version.ts";
 export * from "./src/ir/mod.ts";
 export * from "./src/onnx/mod.ts";

@@ -39,3 +39,17 @@ export class TargetViolationError extends Error {
     super(message.replace(/\s*\n\s*/g, " "));
   }
 }
+
+/**
+ * ONNX Runtime could not open or run a model: a file that decodes but is not
+ * a valid model, a shape the model rejects, an op the runtime lacks. Input,
+ * not a bug of edgeq's, so the CLI prints the one line and exits 2.
+ *
+ * @example
+ * ```ts
+ * throw new RuntimeModelError(`Cannot open model "m.onnx": Invalid model. Node input 'w' is not a graph input`);
+ * ```
+ */
+export class RuntimeModelError extends InputError {
+  override name = "RuntimeModelError";
+}

@@ -84,18 +84,27 @@ test("requests a target forbids exit 2 before any work: one line naming profile 
   assert.equal(fs.readdirSync(out), [], "nothing written");
 });
 
-test("a model that cannot meet the target exits 1 up front, naming rules and values, with --input-shape as the way out", async () => {
+test("a static-shape target fixes dynamic dims from the calibration samples; samples of two shapes exit 2 naming both", async () => {
   const calib = clsCalib(2);
   const out = tmp("edgeq-t-out-");
-  const r = await edgeq("quantize", CLS, "--target", "npu-int8-only", "--calib", calib, "-o", path.join(out, "m.onnx"));
-  assert.is(r.code, 1, r.stderr);
-  const lines = messages(r);
-  assert.match(lines[0], /^edgeq: Model ".*cls_infer\.onnx" cannot meet target "npu-int8-only": 2 problems$/);
-  assert.match(lines[1], /dynamic-shape: Graph input "x" has shape \[p2o.DynamicDimension.0, 3, p2o.DynamicDimension.1, p2o.DynamicDimension.2\]/);
-  assert.match(lines[2], /dynamic-shape: Graph output "softmax_0.tmp_0"/);
-  assert.match(lines[3], /hint: fix the input dims with --input-shape x=\?,3,\?,\?/);
-  assert.not.match(r.stderr, /calibrating/, "no calibration started");
-  assert.equal(fs.readdirSync(out), []);
+  const mixed = clsCalib(2);
+  const { sample } = clsSample(3, "calib", 5);
+  const narrow = sample.data.subarray(0, 3 * 48 * 96);
+  fs.writeFileSync(path.join(mixed, "1.npy"), encodeNpy([1, 3, 48, 96], narrow));
+  const [ok, bad] = await Promise.all([
+    edgeq("quantize", CLS, "--target", "npu-int8-only", "--calib", calib, "-o", path.join(out, "m.onnx")),
+    edgeq("quantize", CLS, "--target", "npu-int8-only", "--calib", mixed, "-o", path.join(out, "bad.onnx")),
+  ]);
+  assert.is(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /input "x" fixed to \[1,3,48,192\] \(declared \[p2o\.DynamicDimension\.0,3,p2o\.DynamicDimension\.1,p2o\.DynamicDimension\.2\]\) from the 2 calibration samples/);
+  assert.match(ok.stdout, /validate --target npu-int8-only: clean/);
+  const m = readModel(path.join(out, "m.onnx"));
+  assert.equal(m.graph.inputs[0].shape, [1, 3, 48, 192]);
+  assert.is(bad.code, 2, bad.stderr);
+  assert.equal(messages(bad), [
+    `edgeq: Cannot fix the shape of input "x" from "${mixed}": "0.npy" is [1,3,48,192] and "1.npy" is [1,3,48,96] (give --input-shape x=… and samples of that shape)`,
+  ]);
+  assert.equal(fs.readdirSync(out), ["m.onnx"]);
 });
 
 test("profiles drive quantize: cpu-mixed is the default, npu-int8-only validates clean, power-of-two scales from a custom profile", async () => {

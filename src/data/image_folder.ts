@@ -75,6 +75,13 @@ export function imageDataset(scan: Scan, inputs: readonly InputSpec[], opts: Dat
       return { [input.name]: preprocessImage(decodeImage(await readBytesAsync(f), f), preprocess) };
     },
     id: (index) => (checkIndex(index, names.length), names[index]),
+    shapeOf: (index) => (checkIndex(index, names.length), preprocess.dynamicWidth ? undefined : { [input.name]: fixedDims(preprocess) }),
   }, names, scan.labels);
   return { ...ds, preprocess };
+}
+
+/** The dims every image is fed with when the width is not dynamic. */
+function fixedDims(p: ResolvedPreprocess): number[] {
+  const chw = p.layout === "NCHW" ? [p.channels, p.height, p.width] : [p.height, p.width, p.channels];
+  return p.batch ? [1, ...chw] : chw;
 }

@@ -18,6 +18,7 @@ export { readNpz } from "./npz.ts";
 export { openNpyFolder } from "./npy_folder.ts";
 export { type ImageDataset, openImageFolder } from "./image_folder.ts";
 export { openDataset } from "./open_dataset.ts";
+export { sampleShapes } from "./sample_shapes.ts";
 export { decodeImage, type RgbImage } from "./decode_image.ts";
 export { preprocessImage } from "./preprocess_image.ts";
 export {

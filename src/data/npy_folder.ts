@@ -50,16 +50,20 @@ export function arrayDataset(scan: Scan, inputs: readonly InputSpec[], opts: Dat
   inputs.forEach(checkFloatInput);
   const names = limitSamples(scan.names, opts.samples);
   const file = (input: string, name: string) => path.join(scan.inputDirs.get(input)!, name);
+  const shapes: Record<string, number[]>[] = [];
   for (const name of names) {
+    const dims: Record<string, number[]> = {};
     if (scan.kind === "npz") {
       const f = file(inputs[0].name, name);
-      pickArrays(readNpz(readBytes(f), f), inputs, f);
+      const arrays = pickArrays(readNpz(readBytes(f), f), inputs, f);
+      for (const input of inputs) dims[input.name] = fitSampleShape(arrays.get(input.name)!.shape, input, f);
     } else {
       for (const input of inputs) {
         const f = file(input.name, name);
-        fitSampleShape(readHeaderOfFile(f).shape, input, f);
+        dims[input.name] = fitSampleShape(readHeaderOfFile(f).shape, input, f);
       }
     }
+    shapes.push(dims);
   }
   const get = async (index: number): Promise<Sample> => {
     checkIndex(index, names.length);
@@ -82,6 +86,7 @@ export function arrayDataset(scan: Scan, inputs: readonly InputSpec[], opts: Dat
     inputNames: inputs.map((i) => i.name),
     get,
     id: (index) => (checkIndex(index, names.length), names[index]),
+    shapeOf: (index) => (checkIndex(index, names.length), structuredClone(shapes[index])),
   }, names, scan.labels);
 }
 

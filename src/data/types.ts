@@ -27,6 +27,12 @@ export interface Dataset {
   id(index: number): string;
   /** The task label of sample `index`, when the dataset has labels. */
   label?(index: number): unknown;
+  /**
+   * The dims each input of sample `index` is fed with, when the dataset knows
+   * them without reading the data (`.npy` headers, a fixed image size);
+   * `undefined` otherwise.
+   */
+  shapeOf?(index: number): Record<string, number[]> | undefined;
 }
 
 /**

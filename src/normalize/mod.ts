@@ -9,11 +9,14 @@ import type { Model } from "../ir/model.ts";
 import type { Node } from "../ir/node.ts";
 import { constantsToInitializers } from "./constants.ts";
 import { foldBatchNorm } from "./fold_bn.ts";
+import { foldConstants, type FoldReport } from "./fold_constants.ts";
 import { upgradeOpset } from "./opset.ts";
 import { recordShapes, type RecordShapesOptions, type ShapeReport } from "./shapes.ts";
 
 export { constantsToInitializers } from "./constants.ts";
 export { foldBatchNorm } from "./fold_bn.ts";
+export { foldConstants, type FoldConstantsOptions, type FoldReport } from "./fold_constants.ts";
+export { freezeInputs, parseInputValues } from "./freeze_inputs.ts";
 export { upgradeOpset } from "./opset.ts";
 export { recordShapes, type RecordShapesOptions, type ShapeReport } from "./shapes.ts";
 export { makeShapesStatic, parseInputShapes, type StaticShapesReport } from "./static_shapes.ts";
@@ -24,6 +27,8 @@ export interface NormalizeOptions {
   opset: number;
   /** Fold inference BatchNormalization into the Conv/ConvTranspose/Gemm/MatMul before it. @default true */
   foldBatchNorm: boolean;
+  /** Evaluate nodes that compute from constants only, and inline `If`s on constant conditions (needs ONNX Runtime). @default true */
+  foldConstants: boolean;
   /** Record every value's dtype and shape by running the model (needs ONNX Runtime). @default true */
   shapes: boolean;
   /** How shapes are recorded; see {@linkcode RecordShapesOptions}. @default {} */
@@ -36,6 +41,8 @@ export interface NormalizeReport {
   constantsConverted: number;
   /** BatchNormalization nodes folded away. */
   batchNormsFolded: number;
+  /** Nodes evaluated into initializers and `If`s inlined, when `foldConstants` was on. */
+  constantsFolded?: FoldReport;
   /** Identity nodes removed (those that were not graph outputs). */
   identitiesRemoved: number;
   /** Default-domain opset before and after. */
@@ -46,16 +53,17 @@ export interface NormalizeReport {
   shapes?: ShapeReport;
 }
 
-const DEFAULTS: NormalizeOptions = { opset: 13, foldBatchNorm: true, shapes: true, shapeOptions: {} };
+const DEFAULTS: NormalizeOptions = { opset: 13, foldBatchNorm: true, foldConstants: true, shapes: true, shapeOptions: {} };
 
 /**
  * Normalizes `model` in place, in this order:
  *
  * 1. Constant nodes → initializers, so every weight is in one place.
  * 2. Opset upgrade to `opts.opset` (per-channel QDQ needs ≥ 13).
- * 3. BatchNormalization folding (needs 1: parameters as initializers).
- * 4. Identity removal and pruning of dead nodes, initializers and value info.
- * 5. Shape recording with ONNX Runtime (last: it sees the final graph).
+ * 3. Constant folding, `If`s on constant conditions inlined (ONNX Runtime evaluates).
+ * 4. BatchNormalization folding (needs 1: parameters as initializers).
+ * 5. Identity removal and pruning of dead nodes, initializers and value info.
+ * 6. Shape recording with ONNX Runtime (last: it sees the final graph).
  *
  * @example
  * ```ts
@@ -70,6 +78,7 @@ export async function normalize(model: Model, opts: Partial<NormalizeOptions> = 
 
   const constantsConverted = constantsToInitializers(model.graph);
   upgradeOpset(model, o.opset);
+  const constantsFolded = o.foldConstants ? await foldConstants(model, { runtime: o.shapeOptions.runtime ?? "node" }) : undefined;
   const batchNormsFolded = o.foldBatchNorm ? foldBatchNorm(model.graph) : 0;
   const identitiesRemoved = dropIdentities(model.graph);
   pruneDead(model.graph);
@@ -77,6 +86,7 @@ export async function normalize(model: Model, opts: Partial<NormalizeOptions> = 
 
   return {
     constantsConverted,
+    ...(constantsFolded ? { constantsFolded } : {}),
     batchNormsFolded,
     identitiesRemoved,
     opset: { from: before.opset, to: model.opset() },

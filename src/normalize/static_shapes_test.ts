@@ -35,12 +35,12 @@ Static("the recognizer at [1,3,48,160]: no shape arithmetic left, every shape st
   await normalize(model, { shapes: false });
   const before = encodeModel(model).bytes;
   const shapeOps = (m: Model) => m.graph.nodes.filter((n) => ["Shape", "Cast"].includes(n.opType)).length;
-  assert.ok(shapeOps(model) > 20, `${shapeOps(model)} Shape/Cast nodes before`);
+  assert.ok(shapeOps(model) > 10, `${shapeOps(model)} Shape/Cast nodes before`);
   const r = await makeShapesStatic(model, { x: [1, 3, 48, 160] });
   assert.equal(r.inputs, { x: [1, 3, 48, 160] });
   assert.equal(r.dynamic, []);
   assert.is(shapeOps(model), 0);
-  assert.ok(r.folded > 20, `${r.folded} nodes folded`);
+  assert.ok(r.folded > 10, `${r.folded} nodes folded`);
   const g = model.graph;
   assert.equal(g.outputs[0].shape, [1, 20, 6625]);
   for (const n of g.nodes.filter((n) => n.opType === "Reshape")) {

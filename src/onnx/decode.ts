@@ -74,8 +74,35 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Model 
     docString: proto.docString,
     metadata: new Map(proto.metadataProps.map((p) => [p.key, p.value])),
   });
+  const dangling = danglingRead(graph, new Set());
+  if (dangling) fail(dangling);
   model.carry = proto;
   return model;
+}
+
+/**
+ * The first node input that nothing provides (no node, initializer, graph
+ * input or enclosing graph), described; `undefined` when every read is wired.
+ * ONNX Runtime would refuse such a model later and less clearly.
+ */
+function danglingRead(graph: Graph, outer: ReadonlySet<string>): string | undefined {
+  const known = new Set<string>([...outer, ...graph.inputs.map((v) => v.name), ...graph.initializers.keys()]);
+  for (const n of graph.nodes) for (const o of n.outputs) if (o) known.add(o);
+  for (const n of graph.nodes) {
+    const missing = n.inputs.find((i) => i && !known.has(i));
+    if (missing !== undefined) {
+      return `node ${n.opType} "${n.name}" reads "${missing}", which no node, initializer or graph input provides`;
+    }
+    for (const a of n.attrs.values()) {
+      const subs = a.type === "graph" ? [a.value] : a.type === "graphs" ? a.value : [];
+      for (const sg of subs) {
+        const why = danglingRead(sg, known);
+        if (why) return why;
+      }
+    }
+  }
+  const output = graph.outputs.find((o) => !known.has(o.name));
+  return output ? `graph output "${output.name}" is not produced by any node, initializer or input` : undefined;
 }
 
 /** ModelProto's top-level fields with their wire types (0 varint, 2 length-delimited). */

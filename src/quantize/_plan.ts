@@ -161,6 +161,17 @@ export function detailedPlan(model: Model, opts: QuantizeOptions): DetailedPlan 
     return ok ? undefined : `bias kept float: shape [${b.dims.join(",")}] is not [${m}]`;
   }
 
+  // Pass 2a, backwards: a chain of data movement between an unquantized float
+  // value (a graph input, say) and a quantized consumer moves the consumer's
+  // quantization to the chain's start, so the chain runs on integers too
+  // (an NHWC input's Transpose, a Flatten before the first Gemm).
+  for (const node of [...order].reverse()) {
+    if (plans.has(node) || excluded.has(node.name) || hasSubgraph(node)) continue;
+    const data = node.inputs[0];
+    if (!isFloat(data) || values.has(data) || g.constant(data)) continue;
+    if (node.outputs.some((o) => isFloat(o) && values.has(o))) request(data, node);
+  }
+
   // Pass 2: data movement, in order, so chains share one set of parameters.
   for (const node of order) {
     if (plans.has(node)) continue;

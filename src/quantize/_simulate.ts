@@ -13,6 +13,7 @@ import { detailedPlan } from "./_plan.ts";
 import { biasScaleFloor } from "./_weights.ts";
 import { activationParams, activationQRange, weightQRange } from "./params.ts";
 import { resolveParams } from "./quantize.ts";
+import { InputError } from "../errors.ts";
 import { minMax, quantizeValues, quantizeWeight } from "./quantize_tensor.ts";
 import type { QuantizeOptions } from "./types.ts";
 
@@ -37,7 +38,12 @@ export function weightQuantizer(model: Model, ranges: ReadonlyMap<string, Range>
       const floor = o.biasOverflowGuard && np.bias !== undefined
         ? biasScaleFloor(np, params.get(node.inputs[0])!.scale, channels, g)
         : undefined;
-      const q = quantizeWeight(w.toFloat32(), w.dims, { axis, q: weightQRange(o.reduceRange), powerOfTwo: o.powerOfTwoScales, minScale: floor });
+      let q;
+      try {
+        q = quantizeWeight(w.toFloat32(), w.dims, { axis, q: weightQRange(o.reduceRange), powerOfTwo: o.powerOfTwoScales, minScale: floor });
+      } catch (e) {
+        throw new InputError(`Cannot quantize weight "${node.inputs[np.weight.input]}" of node "${node.label}": ${(e as Error).message}`);
+      }
       const inner = axis === undefined ? w.size : w.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
       const out = new Float32Array(w.size);
       for (let i = 0; i < out.length; i++) out[i] = q.values[i] * q.scale[axis === undefined ? 0 : Math.floor(i / inner) % channels];

@@ -7,7 +7,7 @@ export const DEFAULT_SESSION_OPTIONS: Readonly<SessionOptions> = Object.freeze({
   graphOptimizationLevel: "all",
   executionMode: "sequential",
   freeDimensionOverrides: {},
-  logSeverityLevel: 3,
+  logSeverityLevel: 4, // fatal only: every error ORT reports reaches the caller as an exception, once
   modelName: "",
 });
 

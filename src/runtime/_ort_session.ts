@@ -9,6 +9,7 @@ import type * as OrtCommon from "onnxruntime-common";
 import type { InferenceSession, Tensor } from "onnxruntime-common";
 import { DTYPE_BYTES, type DType } from "../ir/dtype.ts";
 import type { Dim } from "../ir/mod.ts";
+import { RuntimeModelError } from "../errors.ts";
 import { resolveSessionOptions } from "./_options.ts";
 import type { Session, SessionOptions, TensorValue, ValueMetadata } from "./types.ts";
 
@@ -154,7 +155,8 @@ function fromOrtTensor(label: string, name: string, t: Tensor): TensorValue {
 }
 
 /**
- * An error of the same kind (TypeError, RangeError, Error) whose message is
+ * An error of the same kind (TypeError, RangeError; a RuntimeModelError for
+ * what ONNX Runtime itself refused) whose message is
  * `prefix: cause` on one line, keeping the original as `cause`. ORT messages
  * span lines and repeat themselves ("Can't create a session. ERROR_CODE: 7,
  * ERROR_MESSAGE: ...", "Load model from m.onnx failed:Load model m.onnx
@@ -170,6 +172,9 @@ export function oneLineError(prefix: string, err: unknown): Error {
     .replace(/\s+/g, " ")
     .trim()
     .replace(/\.$/, "");
-  const Kind = err instanceof TypeError ? TypeError : err instanceof RangeError ? RangeError : Error;
-  return new Kind(detail ? `${prefix}: ${detail}` : prefix, { cause: err });
+  const message = detail ? `${prefix}: ${detail}` : prefix;
+  // Our own argument checks keep their kind; what ONNX Runtime refuses is the model's problem.
+  if (err instanceof TypeError) return new TypeError(message, { cause: err });
+  if (err instanceof RangeError) return new RangeError(message, { cause: err });
+  return new RuntimeModelError(message, { cause: err });
 }

@@ -119,10 +119,11 @@ export interface SessionOptions {
   freeDimensionOverrides: Readonly<Record<string, number>>;
   /**
    * ONNX Runtime's own log threshold: 0 verbose, 1 info, 2 warning, 3 error,
-   * 4 fatal. Defaults to errors only because ONNX Runtime's warnings go to
-   * stderr, which the CLI keeps for its own progress.
+   * 4 fatal. Defaults to fatal only: ONNX Runtime's warnings and errors go to
+   * stderr, which the CLI keeps for its own progress and its one-line errors,
+   * and every error reaches the caller as an exception anyway.
    *
-   * @default 3
+   * @default 4
    */
   logSeverityLevel: 0 | 1 | 2 | 3 | 4;
   /**

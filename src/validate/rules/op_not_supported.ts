@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Graph } from "../../ir/graph.ts";
 import type { Node } from "../../ir/node.ts";
 import { isDefaultDomain } from "../_ops.ts";
 import type { Rule } from "../rule.ts";
@@ -26,8 +27,41 @@ export const opNotSupported: Rule = {
       node: n.label,
       message: floatFallback
         ? `${describe(n)}: ${opKey(n)} is not in ${name}'s integer op set, so it runs in float`
-        : `${describe(n)}: ${name} has no integer kernel for ${opKey(n)}`,
+        : `${describe(n)}: ${name} has no integer kernel for ${opKey(n)}${n.opType === "If" && isDefaultDomain(n.domain) ? `; ${whyIf(n, ctx.graph)}` : ""}`,
       severity: floatFallback ? "warning" : "error",
     }));
   },
 };
+
+/**
+ * What an If's condition is computed from, and so what would remove it: a
+ * frozen input (`--input-value`), static shapes (`--input-shape`), or
+ * nothing — a condition computed from data is control flow at run time.
+ */
+function whyIf(n: Node, g: Graph): string {
+  const inputs = new Set<string>();
+  let shapes = false;
+  let data = false;
+  const seen = new Set<string>();
+  const todo = [n.inputs[0]];
+  while (todo.length) {
+    const v = todo.pop()!;
+    if (!v || seen.has(v) || g.initializers.has(v)) continue;
+    seen.add(v);
+    const p = g.producer(v);
+    if (!p) {
+      inputs.add(v);
+      continue;
+    }
+    if (p.opType === "Shape" || p.opType === "Size") shapes = true;
+    else todo.push(...p.inputs);
+  }
+  const named = [...inputs].map((i) => `"${i}"`).join(", ");
+  for (const i of inputs) {
+    const info = g.inputs.find((x) => x.name === i);
+    if (!info?.dtype || info.dtype.startsWith("float") || (info.shape?.length ?? 0) > 1) data = true;
+  }
+  if (!inputs.size && shapes) return "its condition comes from tensor shapes: fix them (--input-shape) and it folds to one branch";
+  if (inputs.size && !data && !shapes) return `its condition comes from input ${named} alone: freeze it (--input-value ${[...inputs][0]}=…) and the If folds to one branch`;
+  return `its condition is computed from ${inputs.size ? `input ${named}` : "the data"} at run time, so the If cannot fold (a host/device --split keeps it on the host)`;
+}
