@@ -33,6 +33,13 @@ import {
   parsePreprocessSpec,
   type PreprocessSpec,
   quantizeModel,
+  planSplit,
+  cutModel,
+  type SplitModels,
+  type SplitPlan,
+  type TargetProfile,
+  recordShapes,
+  getRuntime,
   type QuantizeOptions,
   quantizeOptionsFor,
   readModel,
@@ -128,6 +135,7 @@ interface QuantizeFlags {
   histogramSample?: string | number;
   preprocess?: string;
   eval?: string;
+  split?: boolean;
   json?: boolean;
 }
 
@@ -159,8 +167,10 @@ cli
   .option("--histogram-sample <k>", "percentile/entropy/mse: elements per value and sample that histograms read (default 2048; 0 = whole tensors, exact but slower)")
   .option("--preprocess <file>", "Preprocessing spec (JSON) for image folders")
   .option("--eval <dir>", "Held-out samples: compare the INT8 model with FP32 on them")
+  .option("--split", "Ops the target lacks at the start or end run on the host: write the device model to --out and float host-head/host-tail models beside it")
   .option("--json", "Print the report as one JSON document")
   .example("edgeq quantize model.onnx --calib calib/ -o model.int8.onnx --calib-method percentile")
+  .example("edgeq quantize melspectrogram.onnx --target npu-int8-only --calib audio/ --split -o mel.int8.onnx")
   .example("edgeq quantize cls.onnx --target asic-per-tensor --input-shape x=1,3,48,192 --calib calib/ --no-bias-correction --smoothquant-alpha auto")
   .example("edgeq quantize rec.onnx --target cpu-mixed --calib calib/ --exclude-preset depthwise --exclude-op MatMul")
   .example("edgeq quantize rec.onnx --target npu-int8-only --input-shape x=1,3,48,320 --calib calib/")
@@ -270,10 +280,20 @@ cli
       if (Object.values(shapesFrom).some((s) => s !== "--input-shape")) calib = await openDataset(f.calib, graphInputs(), { samples, preprocess });
       for (const [name, dims] of Object.entries(inputShapes)) fixedShapes[name] = { from: before[name] ?? null, to: dims, source: shapesFrom[name] };
     }
-    if (profile) {
-      const problems = targetPreflight(model, profile, options);
-      if (problems.length) throw cannotMeet(file, profile.name, model, problems);
+    let split: SplitPlan | undefined;
+    if (f.split) {
+      if (!profile || profile.floatFallback) {
+        throw new InputError(`Option --split needs a target without float fallback (such as npu-int8-only): ${profile ? `"${profile.name}" runs unsupported ops in float itself` : "give --target"}`);
+      }
+      split = planSplit(model, profile);
+      if (split && split.device === 0) throw new InputError(`Cannot split "${file}" for target "${profile.name}": no op would be left for the device`);
     }
+    if (profile) {
+      const device = split ? cutModel(model, split).device : model;
+      const problems = targetPreflight(device, profile, split ? { ...options, exclude: [] } : options);
+      if (problems.length) throw cannotMeet(file, profile.name, model, problems, split ? undefined : splitHint(model, profile, options));
+    }
+    if (split) options.exclude = [...options.exclude, ...split.head, ...split.tail];
     const inputs = graphInputs();
     const evalData = f.eval ? await openDataset(f.eval, inputs, { preprocess }) : undefined;
     const progress = progressLine();
@@ -286,7 +306,25 @@ cli
       onProgress: (step, done, total) => step === "calibrate" && progress(`calibrating ${done}/${total}`),
     });
     progress("");
-    writeModel(out, model);
+    let parts: SplitModels | undefined;
+    const partFiles: Record<string, string> = {};
+    if (split) {
+      // Shapes of the values the cut passes between parts, which the quantizer named anew.
+      await recordShapes(model, {});
+      parts = cutModel(model, planSplit(model, profile!, new Map(split.unsupported.map((u) => [u.node, u.side]))) ?? split);
+      const stem = out.replace(/\.onnx$/i, "");
+      for (const side of ["head", "tail"] as const) {
+        const m = parts[side];
+        if (!m) continue;
+        const name = `${stem}.host-${side}.onnx`;
+        if (path.resolve(name) === path.resolve(file)) throw new InputError(`Refusing to overwrite the input "${file}" with the host ${side}: choose another --out`);
+        // What a host part claims: that ONNX Runtime, the host's runtime, runs it.
+        await (await getRuntime("node")).createSession(encodeModel(m).bytes).then((s) => s.release());
+        partFiles[side] = name;
+      }
+    }
+    writeModel(out, parts ? parts.device : model);
+    for (const side of ["head", "tail"] as const) if (parts?.[side]) writeModel(partFiles[side], parts[side]!);
     const evaluation = evalData
       ? await compareModels(fp32!, encodeModel(model).bytes, evalData, {
         onProgress: (done, total) => progress(`evaluating ${done}/${total}`),
@@ -295,9 +333,18 @@ cli
     progress("");
     const target = profile?.name;
     // What `edgeq validate` would say: a pass (e.g. the bias-overflow guard) may still be missing.
-    const validation = profile ? ruleCounts(validateModel(model, profile, { file: out })) : undefined;
+    const validation = profile ? ruleCounts(validateModel(parts ? parts.device : model, profile, { file: out })) : undefined;
+    const splitReport = split && parts
+      ? {
+        unsupported: split.unsupported,
+        head: split.head,
+        tail: split.tail,
+        files: { device: out, ...(partFiles.head ? { hostHead: partFiles.head } : {}), ...(partFiles.tail ? { hostTail: partFiles.tail } : {}) },
+        cut: parts.cut,
+      }
+      : undefined;
     if (f.json) {
-      print(JSON.stringify({ model: file, out, target, inputShapes: fixedShapes, inputValues, ...report, validation, evaluation }, jsonNumbers, 2));
+      print(JSON.stringify({ model: file, out, target, inputShapes: fixedShapes, inputValues, split: splitReport, ...report, validation, evaluation }, jsonNumbers, 2));
       return;
     }
     const q = report.quantize;
@@ -318,6 +365,11 @@ cli
     }
     for (const [name, s] of Object.entries(fixedShapes)) {
       print(`  input "${name}" fixed to [${s.to.join(",")}]${s.from ? ` (declared [${s.from.map((d) => d ?? "?").join(",")}])` : ""} from ${s.source}`);
+    }
+    if (splitReport) {
+      const side = (s: "head" | "tail") => splitReport.unsupported.filter((u) => u.side === s).map((u) => `${u.opType} "${u.node}"`).join(", ");
+      if (splitReport.head.length) print(`  split: host head ${partFiles.head} runs ${splitReport.head.length} nodes (for ${side("head")}); device reads ${parts!.cut.headToDevice.map((v) => `"${v}"`).join(", ")}`);
+      if (splitReport.tail.length) print(`  split: host tail ${partFiles.tail} runs ${splitReport.tail.length} nodes (for ${side("tail")}); it reads ${[...parts!.cut.deviceToTail, ...parts!.cut.headToTail].map((v) => `"${v}"`).join(", ")}`);
     }
     for (const p of report.passes) print(`  ${p.pass}: ${p.summary}`);
     print(`  weights ${mib(q.bytes.before)} → ${mib(q.bytes.after)}; ${q.skipped.length} nodes left float`);
@@ -359,6 +411,7 @@ function cannotMeet(
   target: string,
   model: Model,
   problems: readonly { rule: string; message: string; hint: string }[],
+  extra?: string,
 ): TargetViolationError {
   const lines: string[] = [];
   for (const rule of new Set(problems.map((p) => p.rule))) {
@@ -373,8 +426,19 @@ function cannotMeet(
     }
     lines.push(`  hint: ${hint}`);
   }
+  if (extra) lines.push(`hint: ${extra}`);
   const n = problems.length;
   return new TargetViolationError(`Model "${file}" cannot meet target "${target}": ${n} problem${n === 1 ? "" : "s"}`, lines);
+}
+
+/** The way out when a host/device split would leave the device a model it runs clean, else `undefined`. */
+function splitHint(model: Model, profile: TargetProfile, options: QuantizeOptions): string | undefined {
+  if (profile.floatFallback) return undefined;
+  const plan = planSplit(model, profile);
+  if (!plan || plan.device === 0) return undefined;
+  if (targetPreflight(cutModel(model, plan).device, profile, { ...options, exclude: [] }).length) return undefined;
+  const first = plan.unsupported[0];
+  return `with --split, ${first.opType} "${first.node}"${plan.unsupported.length > 1 ? ` and ${plan.unsupported.length - 1} more` : ""} run on the host (${plan.head.length + plan.tail.length} nodes) and the other ${plan.device} nodes on ${profile.name}`;
 }
 
 /** Reads a preprocessing spec file, naming it in errors. */

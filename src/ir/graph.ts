@@ -310,6 +310,28 @@ function subgraphReads(n: Node): string[] {
   return out;
 }
 
+/**
+ * Renames outer-scope reads inside `n`'s subgraphs (If/Loop/Scan bodies) by
+ * `rename`; names a subgraph defines itself are left alone.
+ */
+export function renameOuterReads(n: Node, rename: ReadonlyMap<string, string>): void {
+  for (const a of n.attrs.values()) {
+    const subs = a.type === "graph" ? [a.value] : a.type === "graphs" ? a.value : [];
+    for (const sg of subs) {
+      const own = new Set<string>([...sg.inputs.map((v) => v.name), ...sg.initializers.keys()]);
+      for (const sn of sg.nodes) for (const out of sn.outputs) own.add(out);
+      const outer = new Map([...rename].filter(([k]) => !own.has(k)));
+      if (!outer.size) continue;
+      for (const sn of sg.nodes) {
+        for (let i = 0; i < sn.inputs.length; i++) sn.inputs[i] = outer.get(sn.inputs[i]) ?? sn.inputs[i];
+        renameOuterReads(sn, outer);
+      }
+      for (const so of sg.outputs) so.name = outer.get(so.name) ?? so.name;
+      sg.invalidate();
+    }
+  }
+}
+
 export { Node };
 
 /** Hands out names unused in a graph ({@linkcode Graph.nameScope}), each once. */

@@ -10,7 +10,7 @@
  * @module
  */
 import type { DType } from "../ir/dtype.ts";
-import { Graph, NameScope, topologicalOrder } from "../ir/graph.ts";
+import { Graph, NameScope, renameOuterReads, topologicalOrder } from "../ir/graph.ts";
 import { Model } from "../ir/model.ts";
 import { Node } from "../ir/node.ts";
 import { shapeSize, Tensor, type TypedArray } from "../ir/tensor.ts";
@@ -166,7 +166,7 @@ function inlineConstantIfs(g: Graph, report: FoldReport): number {
         attrs: bn.attrs,
         docString: bn.docString,
       });
-      renameInSubgraphs(copy, rename);
+      renameOuterReads(copy, rename);
       nodes.push(copy);
     }
     for (const [name, info] of body.valueInfo) if (rename.has(name)) g.valueInfo.set(rename.get(name)!, { ...info, name: rename.get(name)! });
@@ -179,7 +179,7 @@ function inlineConstantIfs(g: Graph, report: FoldReport): number {
       if (producer && body.outputs.filter((x) => x.name === bo.name).length === 1) {
         producer.outputs[producer.outputs.indexOf(inner!)] = target;
         for (const x of nodes) for (let i = 0; i < x.inputs.length; i++) if (x.inputs[i] === inner) x.inputs[i] = target;
-        for (const x of nodes) renameInSubgraphs(x, new Map([[inner!, target]]));
+        for (const x of nodes) renameOuterReads(x, new Map([[inner!, target]]));
       } else {
         nodes.push(new Node({ opType: "Identity", name: scope.unique(`${n.name || "If"}_${k}`), inputs: [inner ?? bo.name], outputs: [target] }));
       }
@@ -190,25 +190,6 @@ function inlineConstantIfs(g: Graph, report: FoldReport): number {
   }
   if (inlined) g.prune();
   return inlined;
-}
-
-/** Renames outer-scope reads inside a node's subgraphs (names a subgraph defines itself are left alone). */
-function renameInSubgraphs(n: Node, rename: ReadonlyMap<string, string>): void {
-  for (const a of n.attrs.values()) {
-    const subs = a.type === "graph" ? [a.value] : a.type === "graphs" ? a.value : [];
-    for (const sg of subs) {
-      const own = new Set<string>([...sg.inputs.map((v) => v.name), ...sg.initializers.keys()]);
-      for (const sn of sg.nodes) for (const out of sn.outputs) own.add(out);
-      const outer = new Map([...rename].filter(([k]) => !own.has(k)));
-      if (!outer.size) continue;
-      for (const sn of sg.nodes) {
-        for (let i = 0; i < sn.inputs.length; i++) sn.inputs[i] = outer.get(sn.inputs[i]) ?? sn.inputs[i];
-        renameInSubgraphs(sn, outer);
-      }
-      for (const so of sg.outputs) so.name = outer.get(so.name) ?? so.name;
-      sg.invalidate();
-    }
-  }
 }
 
 /** Every name used anywhere in the graph and its subgraphs (ONNX names are unique model-wide). */

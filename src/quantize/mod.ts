@@ -52,3 +52,4 @@ export { type ChannelNote, type OpCounts, quantize, type QuantizeReport } from "
 export { quantizeModel, type QuantizeModelOptions, type QuantizeModelReport } from "./pipeline.ts";
 export { quantizeOptionsFor, type TargetRequest, type TargetSettings } from "./target_options.ts";
 export { targetPreflight } from "./preflight.ts";
+export { cutModel, planSplit, type SplitModels, type SplitPlan } from "./split.ts";

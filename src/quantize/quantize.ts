@@ -15,6 +15,7 @@
 import type { Range } from "../calibrate/types.ts";
 import { InputError } from "../errors.ts";
 import type { Model } from "../ir/model.ts";
+import { renameOuterReads } from "../ir/graph.ts";
 import type { Node } from "../ir/node.ts";
 import { initializerBytes, QdqEditor } from "./_edit.ts";
 import { detailedPlan, type DetailedPlan } from "./_plan.ts";
@@ -145,6 +146,8 @@ function insertActivationQdq(plan: DetailedPlan, params: Map<string, ScaleZeroPo
       // Graph outputs keep reading `v` (only a graph input can be one here).
       dqOut = ed.name(`${v}_dequantized`);
       for (const n of g.nodes) for (let i = 0; i < n.inputs.length; i++) if (n.inputs[i] === v) n.inputs[i] = dqOut;
+      // If/Loop bodies that read `v` from the outer scope read it dequantized too.
+      for (const n of g.nodes) renameOuterReads(n, new Map([[v, dqOut]]));
     }
     const q = ed.qdq("QuantizeLinear", v, [floatName, s, z], qOut, owner.opType);
     const dq = ed.qdq("DequantizeLinear", v, [qOut, s, z], dqOut, owner.opType);

@@ -1,0 +1,194 @@
+/**
+ * Host/device split: when the ops a target cannot run form a head (before
+ * everything it can run) or a tail (after it), the model is cut in up to
+ * three parts — a float host head, the device middle, a float host tail —
+ * so the device gets the largest part it can run. Each op the target lacks
+ * (no kernel, or attributes beyond its limits)
+ * goes to whichever side costs fewer nodes: the head takes it with all it
+ * depends on, the tail with all that depends on it.
+ *
+ * The device part is quantized with the host nodes excluded from the whole
+ * model, then cut out; the parts run in sequence compute exactly what the
+ * quantized whole computes.
+ *
+ * @module
+ */
+import type { DType } from "../ir/dtype.ts";
+import { Graph, topologicalOrder, type ValueInfo } from "../ir/graph.ts";
+import { Model } from "../ir/model.ts";
+import type { Node } from "../ir/node.ts";
+import type { TargetProfile } from "../targets/types.ts";
+import { ruleContext } from "../validate/context.ts";
+import { ruleById } from "../validate/registry.ts";
+import { opKey } from "../validate/rules/op_not_supported.ts";
+import { validateModel } from "../validate/validate.ts";
+import { dtypeResolver } from "./_dtypes.ts";
+
+/** Which side each op the target lacks goes to, by node name. */
+export interface SplitPlan {
+  /** Nodes the target has no kernel for, with the side each went to. */
+  unsupported: { node: string; opType: string; side: "head" | "tail" }[];
+  /** Names of the host head's nodes (the unsupported ones and all they depend on). */
+  head: string[];
+  /** Names of the host tail's nodes (the unsupported ones and all that depends on them). */
+  tail: string[];
+  /** Data nodes left for the device. */
+  device: number;
+}
+
+/** The parts of a split model, each a model of its own. */
+export interface SplitModels {
+  head?: Model;
+  device: Model;
+  tail?: Model;
+  /** Values passed between the parts. */
+  cut: { headToDevice: string[]; deviceToTail: string[]; headToTail: string[] };
+}
+
+const QDQ = new Set(["QuantizeLinear", "DequantizeLinear"]);
+
+/**
+ * Plans a split of `model` (float, normalized) for `profile`, or returns
+ * `undefined` when the target runs every op (nothing to split) . A plan
+ * whose device part is empty (`device === 0`) means no split helps.
+ *
+ * @example
+ * ```ts
+ * const plan = planSplit(readModel("melspectrogram.onnx"), loadTarget("npu-int8-only"));
+ * plan?.tail; // ["Log_17", "Mul_19", …]
+ * ```
+ */
+export function planSplit(model: Model, profile: TargetProfile, prefer: ReadonlyMap<string, "head" | "tail"> = new Map()): SplitPlan | undefined {
+  const g = model.graph;
+  const ctx = ruleContext(model, profile);
+  const data = new Set(ctx.dataNodes);
+  // Ops it has no kernel for, and ops whose attributes exceed its limits (a 512-tap Conv).
+  const limits = validateModel(model, profile, { rules: [ruleById("op-limits")!] }).rules.flatMap((r) => r.violations);
+  const beyond = new Set(limits.filter((v) => v.severity === "error").map((v) => v.node));
+  const lacking = ctx.dataNodes.filter((n) => !QDQ.has(n.opType) && (!Object.hasOwn(profile.ops, opKey(n)) || beyond.has(n.label)));
+  if (!lacking.length) return undefined;
+  const order = topologicalOrder(g);
+  const head = new Set<Node>();
+  const tail = new Set<Node>();
+  const unsupported: SplitPlan["unsupported"] = [];
+  for (const n of lacking) {
+    if (head.has(n) || tail.has(n)) continue;
+    const up = ancestors(g, n);
+    const down = descendants(g, n, order);
+    const side = prefer.get(n.name) ?? (count(up, data) <= count(down, data) ? "head" : "tail");
+    for (const x of side === "head" ? up : down) (side === "head" ? head : tail).add(x);
+    unsupported.push({ node: n.name, opType: n.opType, side });
+  }
+  // A node both sides claim (it feeds a head op and depends on a tail op) runs on the host tail, which comes last.
+  for (const n of tail) head.delete(n);
+  const device = ctx.dataNodes.filter((n) => !head.has(n) && !tail.has(n) && !QDQ.has(n.opType)).length;
+  return {
+    unsupported,
+    head: order.filter((n) => head.has(n)).map((n) => n.name),
+    tail: order.filter((n) => tail.has(n)).map((n) => n.name),
+    device,
+  };
+}
+
+/**
+ * Cuts `model` (usually the quantized whole, host nodes left float) into
+ * head, device and tail models along `plan`. Nodes are placed by name, and
+ * nodes the quantizer added (QuantizeLinear/DequantizeLinear) go to the
+ * device. Boundary values keep their names; their dtypes and shapes come
+ * from the model's value info.
+ */
+export function cutModel(model: Model, plan: SplitPlan): SplitModels {
+  const g = model.graph;
+  const headNames = new Set(plan.head);
+  const tailNames = new Set(plan.tail);
+  const order = topologicalOrder(g);
+  const head = order.filter((n) => headNames.has(n.name));
+  const tail = order.filter((n) => tailNames.has(n.name));
+  const device = order.filter((n) => !headNames.has(n.name) && !tailNames.has(n.name));
+  const dtype = dtypeResolver(g);
+  const produced = (nodes: Node[]) => new Set(nodes.flatMap((n) => n.outputs.filter(Boolean)));
+  const [ph, pd, pt] = [produced(head), produced(device), produced(tail)];
+  const reads = (nodes: Node[]) => new Set(nodes.flatMap((n) => [...n.inputs, ...outerReads(n)]).filter((v) => v && !g.initializers.has(v)));
+  const [rd, rt] = [reads(device), reads(tail)];
+  const headToDevice = [...rd].filter((v) => ph.has(v));
+  const headToTail = [...rt].filter((v) => ph.has(v));
+  const deviceToTail = [...rt].filter((v) => pd.has(v));
+  const info = (v: string): ValueInfo => {
+    const known = g.info(v);
+    return { name: v, dtype: known?.dtype ?? dtype(v) ?? ("float32" as DType), shape: known?.shape ? [...known.shape] : undefined };
+  };
+  const part = (name: string, nodes: Node[], own: Set<string>, inputsFrom: string[]): Model => {
+    const sub = new Graph(`${g.name}_${name}`);
+    sub.nodes = nodes;
+    const read = reads(nodes);
+    const graphInputs = g.inputs.filter((v) => read.has(v.name) && !g.initializers.has(v.name));
+    sub.inputs = [...graphInputs.map((v) => ({ ...v })), ...inputsFrom.filter((v) => read.has(v)).map(info)];
+    const wanted = new Set<string>();
+    for (const o of g.outputs) if (own.has(o.name)) wanted.add(o.name);
+    const later = name === "head" ? new Set([...rd, ...rt]) : name === "device" ? rt : new Set<string>();
+    for (const v of own) if (later.has(v)) wanted.add(v);
+    sub.outputs = [...wanted].map((v) => g.outputs.find((o) => o.name === v) ?? info(v));
+    for (const n of nodes) {
+      for (const i of [...n.inputs, ...outerReads(n)]) {
+        const t = g.initializers.get(i);
+        if (t) sub.initializers.set(i, t);
+      }
+    }
+    for (const [k, v] of g.valueInfo) if (own.has(k) && !wanted.has(k)) sub.valueInfo.set(k, v);
+    return new Model(sub, { irVersion: model.irVersion, opsets: model.opsets, producerName: "edgeq", producerVersion: model.producerVersion });
+  };
+  return {
+    ...(head.length ? { head: part("head", head, ph, []) } : {}),
+    device: part("device", device, pd, headToDevice),
+    ...(tail.length ? { tail: part("tail", tail, pt, [...headToTail, ...deviceToTail]) } : {}),
+    cut: { headToDevice, deviceToTail, headToTail },
+  };
+}
+
+function count(nodes: Set<Node>, data: Set<Node>): number {
+  let n = 0;
+  for (const x of nodes) if (data.has(x)) n++;
+  return n;
+}
+
+/** `n` and every node it depends on. */
+function ancestors(g: Graph, n: Node): Set<Node> {
+  const out = new Set<Node>([n]);
+  const todo = [...n.inputs, ...outerReads(n)];
+  while (todo.length) {
+    const p = g.producer(todo.pop()!);
+    if (!p || out.has(p)) continue;
+    out.add(p);
+    todo.push(...p.inputs, ...outerReads(p));
+  }
+  return out;
+}
+
+/** `n` and every node that depends on it. */
+function descendants(g: Graph, n: Node, order: readonly Node[]): Set<Node> {
+  const out = new Set<Node>([n]);
+  const values = new Set(n.outputs);
+  for (const x of order) {
+    if (out.has(x)) continue;
+    if ([...x.inputs, ...outerReads(x)].some((v) => values.has(v))) {
+      out.add(x);
+      for (const o of x.outputs) values.add(o);
+    }
+  }
+  return out;
+}
+
+/** Outer-scope values a node's subgraphs read (If/Loop/Scan bodies). */
+function outerReads(n: Node): string[] {
+  const out: string[] = [];
+  for (const a of n.attrs.values()) {
+    const subs = a.type === "graph" ? [a.value] : a.type === "graphs" ? a.value : [];
+    for (const sg of subs) {
+      const local = new Set<string>([...sg.initializers.keys(), ...sg.inputs.map((v) => v.name)]);
+      for (const sn of sg.nodes) for (const o of sn.outputs) local.add(o);
+      for (const sn of sg.nodes) for (const i of [...sn.inputs, ...outerReads(sn)]) if (i && !local.has(i)) out.push(i);
+      for (const o of sg.outputs) if (!local.has(o.name)) out.push(o.name);
+    }
+  }
+  return out;
+}
