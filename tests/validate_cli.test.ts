@@ -6,17 +6,17 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeModel } from "../src/onnx/mod.ts";
 import { convNet, NPU_SETTINGS, qdq } from "../src/validate/_testing.ts";
 import { edgeq } from "./fixtures/cli.ts";
+import { tempDir } from "./fixtures/onnx_models.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-validate-"));
+const dir = tempDir("edgeq-validate-");
 const INT8 = path.join(dir, "net.int8.onnx");
 const FP32 = path.join(dir, "net.onnx");
 writeModel(INT8, qdq(convNet(), NPU_SETTINGS));

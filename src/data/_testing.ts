@@ -5,16 +5,16 @@
  * @module
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as assert from "uvu/assert";
 import { InputError } from "../errors.ts";
+import { tempDir } from "../../tests/fixtures/onnx_models.ts";
 
 let root: string | undefined;
 
 /** A fresh temporary folder holding `files` (relative path → bytes or text). */
 export function folder(files: Record<string, Uint8Array | string> = {}): string {
-  if (!root || !fs.existsSync(root)) root = fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-data-"));
+  if (!root || !fs.existsSync(root)) root = tempDir("edgeq-data-");
   const dir = fs.mkdtempSync(path.join(root, "d"));
   for (const [rel, content] of Object.entries(files)) {
     const file = path.join(dir, rel);

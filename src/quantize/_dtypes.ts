@@ -7,6 +7,7 @@
  */
 import { type DType, dtypeFromOnnx } from "../ir/dtype.ts";
 import type { Graph } from "../ir/graph.ts";
+import type { Attribute } from "../ir/node.ts";
 
 const INT64_OUT = new Set(["Shape", "Size", "ArgMax", "ArgMin", "NonZero", "NonMaxSuppression"]);
 const BOOL_OUT = new Set(["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Not", "Xor", "IsNaN", "IsInf"]);
@@ -31,12 +32,21 @@ export function dtypeResolver(graph: Graph): (value: string) => DType | undefine
       else if (p.opType === "Constant") dt = p.attrTensor("value")?.dtype ?? (p.attrs.has("value_float") ? "float32" : undefined);
       else if (p.opType === "ConstantOfShape") dt = p.attrTensor("value")?.dtype ?? "float32";
       else if (p.opType === "Where") dt = resolve(p.inputs[1], depth + 1);
+      else if (p.opType === "If") dt = branchOutputType(p.attrs.get("then_branch"), k) ?? branchOutputType(p.attrs.get("else_branch"), k);
+      else if (p.opType === "Loop" || p.opType === "Scan") dt = undefined;
       else dt = firstKnown(p.inputs, (i) => resolve(i, depth + 1));
     }
     memo.set(v, dt);
     return dt;
   };
   return (v) => resolve(v, 0);
+}
+
+/** The declared (or, from its own producers, inferred) type of output `k` of an If branch. */
+function branchOutputType(a: Attribute | undefined, k: number): DType | undefined {
+  if (a?.type !== "graph") return undefined;
+  const o = a.value.outputs[k];
+  return o ? o.dtype ?? dtypeResolver(a.value)(o.name) : undefined;
 }
 
 function firstKnown(inputs: readonly string[], f: (v: string) => DType | undefined): DType | undefined {
