@@ -160,7 +160,7 @@ cli
   .option("--bias-correction", "Correct the mean output shift of weight rounding (--no-bias-correction off)")
   .option("--bias-guard", "Raise weight scales where an int32 bias would overflow (--no-bias-guard off)")
   .option("--max-drop <x>", "Mixed precision: largest accuracy drop allowed (refused on targets without float fallback; not implemented yet)")
-  .option("--input-shape <name=dims>", "Fix an input's dims, e.g. x=1,3,48,320 (repeatable); static-shape targets need it for dynamic inputs")
+  .option("--input-shape <name=dims>", "Fix an input's dims, e.g. x=1,3,48,320 (repeatable; default on static-shape targets: the calibration samples' shape)")
   .option("--input-value <name=v>", "Freeze an input to a constant, e.g. sr=16000 (repeatable): what depends on it folds away")
   .option("--calib-method <method>", "mse (default: held out best), minmax, percentile or entropy")
   .option("--samples <n>", "Use the first N calibration samples (default: all)")
@@ -173,7 +173,7 @@ cli
   .example("edgeq quantize melspectrogram.onnx --target npu-int8-only --calib audio/ --split -o mel.int8.onnx")
   .example("edgeq quantize cls.onnx --target asic-per-tensor --input-shape x=1,3,48,192 --calib calib/ --no-bias-correction --smoothquant-alpha auto")
   .example("edgeq quantize rec.onnx --target cpu-mixed --calib calib/ --exclude-preset depthwise --exclude-op MatMul")
-  .example("edgeq quantize rec.onnx --target npu-int8-only --input-shape x=1,3,48,320 --calib calib/")
+  .example("edgeq quantize rec.onnx --target npu-int8-only --calib calib/   # dynamic dims fixed from the samples")
   .action(async (file: string, f: QuantizeFlags) => {
     if (!f.calib) throw new InputError("Missing option --calib: a folder of calibration samples");
     if (f.perChannel && f.perTensor) throw new InputError("Options --per-channel and --per-tensor exclude each other");
