@@ -33,8 +33,9 @@
  *   then (both) windows of 76 frames, stride 8 → embedding_model.onnx → 96-d embeddings;
  *   each head sees its last W embeddings.
  *
- * Samples are picked from the stream (seeded): for each head about 40% are windows ending
- * at the end of its own wake word, 20% at the end of another wake word, the rest anywhere.
+ * Samples are picked from the stream (seeded): for each head about 50% are windows ending
+ * just after its own wake word (label `target: true`), 15% just after another wake word, the
+ * rest anywhere; embedding/ has 40% just after some wake word, mel/ 60% chunks of speech.
  * Labels carry the phrase, voice and timing, and for heads the FP32 output.
  *
  * Defaults: style calib → seed 1, n 128; style heldout → seed 7, n 600 (per folder). The
@@ -59,6 +60,11 @@ const FRAME = 512;
 const WIN = 76; // mel frames per embedding window
 const STRIDE = 8; // frames between embedding windows
 const LEAD_IN_S = 6; // noise before the first utterance, so every head has a full history
+/**
+ * A window "is at the end of" a wake word when it ends this many seconds after the speech
+ * does: where the heads' FP32 scores peak (measured with chain oww on the held-out style).
+ */
+const TARGET = [0.0, 0.5] as const;
 
 export type StyleName = "calib" | "heldout";
 export type Chain = "js" | "oww";
@@ -170,8 +176,8 @@ const STYLES: Record<StyleName, Style> = {
   },
   heldout: {
     voices: ["en-gb-scotland", "en-029", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us-nyc", "en-us+f3", "en-gb-scotland+f4", "en-029+m4", "en-us-nyc+m6", "en-gb-x-rp+f3"],
-    speeds: [[120, 145], [185, 210]],
-    pitches: [[20, 38], [62, 85]],
+    speeds: [[125, 145], [185, 205]],
+    pitches: [[25, 38], [62, 78]],
     gaps: [0, 2],
     peak: [0.15, 0.95],
     noiseDb: [-66, -40],
@@ -197,7 +203,8 @@ const STYLE_DEFAULTS: Record<StyleName, { seed: number; n: number }> = {
 };
 
 /** One utterance in the stream; times are sample indices at 16 kHz. */
-interface Utterance {
+export interface Utterance {
+  index: number; // position in the stream
   kind: "wake" | "sentence" | "confuser";
   keyword: Keyword | null;
   phrase: string;
@@ -293,14 +300,14 @@ function sentence(rng: Rng, style: StyleName): string {
 // ---------------------------------------------------------------- the stream
 
 /** The utterances of a style, in stream order, before timing: a pure function of (seed, style, n). */
-function script(o: GenerateOptions): Omit<Utterance, "start" | "end">[] {
+function script(o: GenerateOptions): Omit<Utterance, "index" | "start" | "end">[] {
   const st = STYLES[o.style], rng = new Rng(hash32(`${o.seed}/${o.style}/script`));
-  const perKeyword = Math.ceil((0.4 * o.n) / 3) + 2; // ~3 positive windows per utterance
+  const perKeyword = Math.ceil((0.5 * o.n) / 3) + 2; // 3 target windows per utterance
   const sentences = Math.ceil(0.5 * o.n);
   const confusers = st.confusers ? Math.ceil(0.1 * o.n) : 0;
   const range = (r: [number, number]) => rng.int(r[0], r[1]);
   const voice = () => ({ voice: rng.pick(st.voices), speed: range(rng.pick(st.speeds)), pitch: range(rng.pick(st.pitches)), gap: range(st.gaps) });
-  const list: Omit<Utterance, "start" | "end">[] = [];
+  const list: Omit<Utterance, "index" | "start" | "end">[] = [];
   for (const { keyword } of HEADS) {
     for (let i = 0; i < perKeyword; i++) {
       const w = rng.pick(WAKE[o.style][keyword]);
@@ -344,7 +351,7 @@ function noise(rng: Rng, n: number, kind: Style["noise"][number], rms: number): 
 }
 
 /** Synthesizes the script into one 16 kHz stream with noise between and under the utterances. */
-function buildStream(o: GenerateOptions): { audio: Float32Array; utterances: Utterance[] } {
+export function buildStream(o: GenerateOptions): { audio: Float32Array; utterances: Utterance[] } {
   const st = STYLES[o.style], rng = new Rng(hash32(`${o.seed}/${o.style}/audio`));
   const pieces: Float32Array[] = [new Float32Array(Math.round(LEAD_IN_S * SR))];
   const utterances: Utterance[] = [];
@@ -358,7 +365,7 @@ function buildStream(o: GenerateOptions): { audio: Float32Array; utterances: Utt
     for (let i = 0; i < speech.length; i++) speech[i] *= gain;
     pieces.push(pause, speech);
     at += pause.length;
-    utterances.push({ ...u, start: at, end: at + speech.length });
+    utterances.push({ ...u, index: utterances.length, start: at, end: at + speech.length });
     at += speech.length;
   }
   pieces.push(new Float32Array(SR)); // one second of noise after the last utterance
@@ -394,7 +401,7 @@ function onePole(x: Float32Array, a: number): Float32Array {
 
 // ---------------------------------------------------------------- the chain
 
-interface Features {
+export interface Features {
   chunks: Float32Array[]; // what each step fed melspectrogram.onnx
   frames: Float32Array[]; // mel frames after /10 + 2, 32 values each
   frameStart: number[]; // first audio sample of each frame
@@ -403,7 +410,7 @@ interface Features {
 }
 
 /** Runs the stream through melspectrogram.onnx and embedding_model.onnx, 1280 samples at a time. */
-async function features(audio: Float32Array, chain: Chain, mel: ort.InferenceSession, emb: ort.InferenceSession): Promise<Features> {
+export async function features(audio: Float32Array, chain: Chain, mel: ort.InferenceSession, emb: ort.InferenceSession): Promise<Features> {
   const ctx = chain === "oww" ? 3 * HOP : 0;
   const f: Features = { chunks: [], frames: [], frameStart: [], windows: [], embeddings: [] };
   for (let c = 0; c * CHUNK < audio.length; c++) {
@@ -461,17 +468,17 @@ function lastHeard(utts: Utterance[], end: number): { u: Utterance | null; after
 
 function describe(u: Utterance | null, after: number): Record<string, unknown> {
   if (!u) return { kind: "noise", keyword: null };
-  return { kind: u.kind, keyword: u.keyword, phrase: u.phrase, said: u.say, voice: u.voice, speed: u.speed, pitch: u.pitch, after };
+  return { utterance: u.index, kind: u.kind, keyword: u.keyword, phrase: u.phrase, said: u.say, voice: u.voice, speed: u.speed, pitch: u.pitch, after };
 }
 
-/** Windows (indices into `ends`) that end at a wake word's end, −0.45…+0.25 s, per utterance. */
+/** Windows (indices into `ends`) that end at a wake word's end (within TARGET), per utterance. */
 function atWakeEnds(utts: Utterance[], ends: number[], keep: (u: Utterance) => boolean): number[][] {
   const groups: number[][] = [];
   for (const u of utts) {
     if (u.kind !== "wake" || !keep(u)) continue;
     const g: number[] = [];
-    let k = lowerBound(ends, u.end - 0.45 * SR); // `ends` ascends
-    for (; k < ends.length && ends[k] <= u.end + 0.25 * SR; k++) g.push(k);
+    let k = lowerBound(ends, u.end + TARGET[0] * SR); // `ends` ascends
+    for (; k < ends.length && ends[k] <= u.end + TARGET[1] * SR; k++) g.push(k);
     if (g.length) groups.push(g);
   }
   return groups;
@@ -580,7 +587,7 @@ export async function generate(options: Partial<GenerateOptions> & { out: string
   }));
   lap("mel,embedding folders");
 
-  // head/<model>/: the last W embeddings, 40% at the end of this head's wake word, 20% at another's.
+  // head/<model>/: the last W embeddings, 50% at the end of this head's wake word, 15% at another's.
   const heads: Record<string, HeadSummary> = {};
   for (const h of HEADS) {
     const s = await session(h.model);
@@ -591,7 +598,7 @@ export async function generate(options: Partial<GenerateOptions> & { out: string
     const mine = atWakeEnds(utterances, ends, (u) => u.keyword === h.keyword).map((g) => g.filter((k) => k >= firstK));
     const others = atWakeEnds(utterances, ends, (u) => u.keyword !== h.keyword).map((g) => g.filter((k) => k >= firstK));
     const mineSet = new Set(mine.flat());
-    const picks = pick(rng(h.model), o.n, valid, mine, 0.4, others, 0.2, 3);
+    const picks = pick(rng(h.model), o.n, valid, mine, 0.5, others, 0.15, 3);
     const summary: HeadSummary = { window: W, samples: picks.length, targets: 0, atLeastHalf: 0, targetsAtLeastHalf: 0, othersAtLeastHalf: 0 };
     const samples = [];
     for (const k of picks) {
@@ -617,8 +624,7 @@ export async function generate(options: Partial<GenerateOptions> & { out: string
     audio: { seconds: +(audio.length / SR).toFixed(1), utterances: utterances.length, chunks: f.chunks.length, embeddings: f.embeddings.length },
     shapes: { mel: [1, CHUNK + (o.chain === "oww" ? 3 * HOP : 0)], embedding: [1, WIN, 32, 1], head: Object.fromEntries(Object.entries(heads).map(([m, h]) => [m, [1, h.window, 96]])) },
     heads,
-    seconds,
-  };
+  }; // no timings here, so the same arguments give the same bytes
   fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
   return { dir, heads, seconds };
 }

@@ -294,8 +294,8 @@ export function topologicalOrder(g: Graph): Node[] {
   return order;
 }
 
-/** Outer-scope values a node's subgraphs read (If/Loop/Scan bodies). */
-function subgraphReads(n: Node): string[] {
+/** Outer-scope values a node's subgraphs read (If/Loop/Scan bodies), their outputs included. */
+export function subgraphReads(n: Node): string[] {
   const out: string[] = [];
   for (const a of n.attrs.values()) {
     const gs = a.type === "graph" ? [a.value] : a.type === "graphs" ? a.value : [];
@@ -305,6 +305,7 @@ function subgraphReads(n: Node): string[] {
       for (const sn of sg.nodes) {
         for (const i of [...sn.inputs, ...subgraphReads(sn)]) if (i && !local.has(i)) out.push(i);
       }
+      for (const o of sg.outputs) if (!local.has(o.name)) out.push(o.name);
     }
   }
   return out;

@@ -14,7 +14,7 @@
  * @module
  */
 import type { DType } from "../ir/dtype.ts";
-import { Graph, topologicalOrder, type ValueInfo } from "../ir/graph.ts";
+import { Graph, subgraphReads, topologicalOrder, type ValueInfo } from "../ir/graph.ts";
 import { Model } from "../ir/model.ts";
 import type { Node } from "../ir/node.ts";
 import type { TargetProfile } from "../targets/types.ts";
@@ -108,7 +108,7 @@ export function cutModel(model: Model, plan: SplitPlan): SplitModels {
   const dtype = dtypeResolver(g);
   const produced = (nodes: Node[]) => new Set(nodes.flatMap((n) => n.outputs.filter(Boolean)));
   const [ph, pd, pt] = [produced(head), produced(device), produced(tail)];
-  const reads = (nodes: Node[]) => new Set(nodes.flatMap((n) => [...n.inputs, ...outerReads(n)]).filter((v) => v && !g.initializers.has(v)));
+  const reads = (nodes: Node[]) => new Set(nodes.flatMap((n) => [...n.inputs, ...subgraphReads(n)]).filter((v) => v && !g.initializers.has(v)));
   const [rd, rt] = [reads(device), reads(tail)];
   const headToDevice = [...rd].filter((v) => ph.has(v));
   const headToTail = [...rt].filter((v) => ph.has(v));
@@ -129,7 +129,7 @@ export function cutModel(model: Model, plan: SplitPlan): SplitModels {
     for (const v of own) if (later.has(v)) wanted.add(v);
     sub.outputs = [...wanted].map((v) => g.outputs.find((o) => o.name === v) ?? info(v));
     for (const n of nodes) {
-      for (const i of [...n.inputs, ...outerReads(n)]) {
+      for (const i of [...n.inputs, ...subgraphReads(n)]) {
         const t = g.initializers.get(i);
         if (t) sub.initializers.set(i, t);
       }
@@ -154,12 +154,12 @@ function count(nodes: Set<Node>, data: Set<Node>): number {
 /** `n` and every node it depends on. */
 function ancestors(g: Graph, n: Node): Set<Node> {
   const out = new Set<Node>([n]);
-  const todo = [...n.inputs, ...outerReads(n)];
+  const todo = [...n.inputs, ...subgraphReads(n)];
   while (todo.length) {
     const p = g.producer(todo.pop()!);
     if (!p || out.has(p)) continue;
     out.add(p);
-    todo.push(...p.inputs, ...outerReads(p));
+    todo.push(...p.inputs, ...subgraphReads(p));
   }
   return out;
 }
@@ -170,24 +170,9 @@ function descendants(g: Graph, n: Node, order: readonly Node[]): Set<Node> {
   const values = new Set(n.outputs);
   for (const x of order) {
     if (out.has(x)) continue;
-    if ([...x.inputs, ...outerReads(x)].some((v) => values.has(v))) {
+    if ([...x.inputs, ...subgraphReads(x)].some((v) => values.has(v))) {
       out.add(x);
       for (const o of x.outputs) values.add(o);
-    }
-  }
-  return out;
-}
-
-/** Outer-scope values a node's subgraphs read (If/Loop/Scan bodies). */
-function outerReads(n: Node): string[] {
-  const out: string[] = [];
-  for (const a of n.attrs.values()) {
-    const subs = a.type === "graph" ? [a.value] : a.type === "graphs" ? a.value : [];
-    for (const sg of subs) {
-      const local = new Set<string>([...sg.initializers.keys(), ...sg.inputs.map((v) => v.name)]);
-      for (const sn of sg.nodes) for (const o of sn.outputs) local.add(o);
-      for (const sn of sg.nodes) for (const i of [...sn.inputs, ...outerReads(sn)]) if (i && !local.has(i)) out.push(i);
-      for (const o of sg.outputs) if (!local.has(o.name)) out.push(o.name);
     }
   }
   return out;
