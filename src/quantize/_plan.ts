@@ -16,6 +16,14 @@ import { type ScaleZeroPoint, softmaxParams } from "./params.ts";
 import { type OpRule, type OutputParams, ruleFor, type WeightSpec } from "./registry.ts";
 import type { QuantizeOptions } from "./types.ts";
 
+/** Ops whose input must not be rounded to a linear int8 grid near 0. */
+export const LOG_DOMAIN: ReadonlySet<string> = new Set(["Log", "Reciprocal"]);
+/** Ops through which what a Log reads is computed, and stays float with it. */
+export const LOG_CHAIN: ReadonlySet<string> = new Set([
+  "Add", "Sub", "Mul", "Div", "Sqrt", "Pow", "Abs", "Clip", "Max", "Min", "Relu", "MatMul", "Gemm", "Conv",
+  "Slice", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Gather", "Split", "Flatten",
+]);
+
 /** Where a quantized value's scale and zero point come from. */
 export type ParamSource =
   | { kind: "calibrated" }
@@ -63,6 +71,8 @@ export interface DetailedPlan {
   folds: Fold[];
   /** Topological position of each value (graph inputs first), for ordering. */
   position: Map<string, number>;
+  /** Float nodes that compute what a Log reads: they keep reading the unquantized value. */
+  logDomain: Set<Node>;
 }
 
 /**
@@ -89,12 +99,21 @@ export function detailedPlan(model: Model, opts: QuantizeOptions): DetailedPlan 
   };
   const skip = (node: Node, rule: OpRule, reason: string): NodePlan => ({ node, rule, quantized: false, reason, constants: [] });
 
+  // What a float Log reads, back through elementwise and data movement: computed in float.
+  const logNodes = new Set<Node>();
+  for (const node of [...order].reverse()) {
+    if (LOG_CHAIN.has(node.opType) && !excluded.has(node.name) && node.outputs.every((o) => !o || !isFloat(o) || readInLogDomain(o))) {
+      if (node.outputs.some((o) => isFloat(o))) logNodes.add(node);
+    }
+  }
+
   // Pass 1: weighted and compute ops in topological order, folding Relu/Clip.
   for (const node of order) {
     const rule = ruleFor(node.opType, node.domain);
     let plan: NodePlan;
     if (excluded.has(node.name)) plan = skip(node, rule, "excluded by options");
     else if (hasSubgraph(node)) plan = skip(node, rule, "has subgraphs");
+    else if (logNodes.has(node)) plan = skip(node, rule, "computes what a Log reads: kept float (int8 rounds its small values to 0, and log(0) is −∞)");
     else if (rule.kind === "float") plan = skip(node, rule, rule.note);
     else if (rule.kind === "shared" && outputParams(rule, node, g) === "shared") continue; // pass 2
     else {
@@ -144,11 +163,26 @@ export function detailedPlan(model: Model, opts: QuantizeOptions): DetailedPlan 
     for (const i of acts) request(node.inputs[i], node);
     const out = node.outputs[0];
     const mode = outputParams(rule, node, g);
-    if (isFloat(out) && mode === "calibrated") request(out, node, { kind: "calibrated" }, true);
+    if (isFloat(out) && mode === "calibrated" && !readInLogDomain(out)) request(out, node, { kind: "calibrated" }, true);
     if (isFloat(out) && mode === "softmax") {
       request(out, node, { kind: "fixed", params: softmaxParams(opts.activations, opts.symmetricActivations, opts.powerOfTwoScales) }, true);
     }
     return plan;
+  }
+
+  /**
+   * A value only float Log/Reciprocal nodes read (the target runs them in
+   * float by its own rules, not by exclusion), or the elementwise and
+   * data-movement nodes that compute such a value, stays float: a linear int8
+   * grid maps its small values to 0, and log(0) is −∞ (a spectrum's
+   * magnitude in silero_vad spans 1e8). The op that starts the chain still
+   * reads quantized inputs.
+   */
+  function readInLogDomain(v: string): boolean {
+    const readers = g.consumers(v);
+    return !g.isOutput(v) && readers.length > 0 && readers.every((c) =>
+      logNodes.has(c) || (LOG_DOMAIN.has(c.opType) && !excluded.has(c.name) && ruleFor(c.opType, c.domain).kind === "float")
+    );
   }
 
   function biasProblem(node: Node, spec: WeightSpec, inputQuantized: boolean): string | undefined {
@@ -191,7 +225,9 @@ export function detailedPlan(model: Model, opts: QuantizeOptions): DetailedPlan 
   for (const v of values.keys()) {
     if (!isFloat(v)) throw new Error(`planner bug: QuantizeLinear planned on non-float value "${v}"`);
   }
-  return { values, nodes: order.map((n) => plans.get(n)!), folds, position };
+  const logDomain = new Set(logNodes);
+  for (const n of order) if (LOG_DOMAIN.has(n.opType) && !excluded.has(n.name) && ruleFor(n.opType, n.domain).kind === "float") logDomain.add(n);
+  return { values, nodes: order.map((n) => plans.get(n)!), folds, position, logDomain };
 }
 
 /** The output mode of a rule for one node. */

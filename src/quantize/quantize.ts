@@ -145,7 +145,10 @@ function insertActivationQdq(plan: DetailedPlan, params: Map<string, ScaleZeroPo
     } else {
       // Graph outputs keep reading `v` (only a graph input can be one here).
       dqOut = ed.name(`${v}_dequantized`);
-      for (const n of g.nodes) for (let i = 0; i < n.inputs.length; i++) if (n.inputs[i] === v) n.inputs[i] = dqOut;
+      // Except the float chain into a Log, which keeps the exact value (int8 rounds its small values to 0).
+      for (const n of g.nodes) {
+        if (!plan.logDomain.has(n)) for (let i = 0; i < n.inputs.length; i++) if (n.inputs[i] === v) n.inputs[i] = dqOut;
+      }
       // If/Loop bodies that read `v` from the outer scope read it dequantized too.
       for (const n of g.nodes) renameOuterReads(n, new Map([[v, dqOut]]));
     }

@@ -57,27 +57,31 @@ test("an NHWC export quantizes integer end to end for npu-int8-only: one Quantiz
   for (let i = 0; i < feeds.length; i++) assert.ok(cosine(a[i].y.data as Float32Array, b[i].y.data as Float32Array) > 0.995);
 });
 
-/** Exp (no kernel on the NPU) → MatMul → Relu → Add → Log (none either) → Mul: a host head and a host tail. */
-function splitModel(): Model {
+/** Exp (no kernel on the NPU) → MatMul → Relu → Add → Erf (none either; or `tail`) → Mul: a host head and a host tail. */
+function splitModel(tailOp = "Erf"): Model {
   const b = new Builder();
   b.input("x", [1, 16]);
   const e = b.node("Exp", ["x"], "e");
   const m = b.node("MatMul", [e, b.weight("w", [16, 8], 0.5)], "m");
   const r = b.node("Relu", [m], "r");
   const a = b.node("Add", [r, b.scalar("one", 1)], "a");
-  const l = b.node("Log", [a], "l");
+  const l = b.node(tailOp, [a], "l");
   b.node("Mul", [l, b.scalar("two", 2)], "y");
   return b.model(["y"]);
 }
 
-test("--split: the head takes Exp, the tail Log and what follows; the device part validates clean; the parts in sequence compute the quantized whole", async () => {
+test("--split: the head takes Exp, the tail Erf and what follows; the device part validates clean; the parts in sequence compute the quantized whole", async () => {
   const model = splitModel();
   const fp32 = cloneModel(model);
   assert.ok(errorsOf(model).some((e) => e.includes("no integer kernel for Exp")));
   const plan = planSplit(model, NPU)!;
-  assert.equal(plan.unsupported.map((u) => [u.opType, u.side]), [["Exp", "head"], ["Log", "tail"]]);
+  assert.equal(plan.unsupported.map((u) => [u.opType, u.side]), [["Exp", "head"], ["Erf", "tail"]]);
   assert.equal(plan.head, ["Exp_e"]);
-  assert.equal(plan.tail, ["Log_l", "Mul_y"]);
+  assert.equal(plan.tail, ["Erf_l", "Mul_y"]);
+  // A host Log keeps what computes its input: int8 would round its small values to 0.
+  const log = planSplit(splitModel("Log"), NPU)!;
+  assert.equal(log.tail, ["MatMul_m", "Relu_r", "Add_a", "Log_l", "Mul_y"]);
+  assert.is(log.device, 0);
   const options = { ...quantizeOptionsFor(NPU).options, exclude: [...plan.head, ...plan.tail] };
   await quantizeModel(model, memoryDataset("x", samples([1, 16], 16)), { ...options, profile: NPU });
   await recordShapes(model, {});
@@ -86,7 +90,7 @@ test("--split: the head takes Exp, the tail Log and what follows; the device par
   assert.equal(errorsOf(parts.device), []);
   assert.equal(parts.device.graph.inputs.map((v) => [v.name, v.shape]), [["e", [1, 16]]]);
   assert.equal(parts.head!.graph.nodes.map((n) => n.opType), ["Exp"]);
-  assert.equal(parts.tail!.graph.nodes.map((n) => n.opType), ["Log", "Mul"]);
+  assert.equal(parts.tail!.graph.nodes.map((n) => n.opType), ["Erf", "Mul"]);
   const feeds = samples([1, 16], 6).map((x) => ({ x }));
   const whole = await runModel(model, feeds);
   const reference = await runModel(fp32, feeds);
@@ -96,6 +100,36 @@ test("--split: the head takes Exp, the tail Log and what follows; the device par
   for (let i = 0; i < feeds.length; i++) {
     assert.equal(Array.from(t[i].y.data as Float32Array), Array.from(whole[i].y.data as Float32Array), "the chain is the quantized whole");
     assert.ok(cosine(t[i].y.data as Float32Array, reference[i].y.data as Float32Array) > 0.999);
+  }
+});
+
+test("on a target with float fallback, what a float Log reads (back through MatMul and elementwise ops) stays float: no log(0) = −∞", async () => {
+  // A power spectrum: (x·W)² → + 1e-10 → Log → ·10: values over eight decades before the Log.
+  const b = new Builder();
+  b.input("x", [1, 16]);
+  const m = b.node("MatMul", ["x", b.weight("w", [16, 8], 0.5)], "m");
+  const p = b.node("Pow", [m, b.scalar("two", 2)], "p");
+  const a = b.node("Add", [p, b.scalar("eps", 1e-10)], "a");
+  const l = b.node("Log", [a], "l");
+  b.node("Mul", [l, b.scalar("ten", 10)], "y");
+  const model = b.model(["y"]);
+  const fp32 = cloneModel(model);
+  const cpu = loadTarget("cpu-mixed");
+  const calib = Array.from({ length: 8 }, (_, i) => randomInput([1, 16], 300 + i, -(10 ** (i % 4)), 10 ** (i % 4)) as never);
+  const r = await quantizeModel(model, memoryDataset("x", calib), { ...quantizeOptionsFor(cpu).options, profile: cpu });
+  const g = model.graph;
+  for (const op of ["MatMul", "Pow", "Add"]) {
+    const n = g.nodes.find((x) => x.opType === op)!;
+    assert.ok(n.inputs.every((i) => g.producer(i)?.opType !== "DequantizeLinear"), `${op} reads float values`);
+    assert.ok(r.quantize.skipped.some((s) => s.node === n.name && /Log reads/.test(s.reason)), `${op} reported kept float`);
+  }
+  assert.is(g.producer("y")!.opType, "DequantizeLinear", "what follows the Log is quantized");
+  const feeds = calib.slice(0, 4).map((x) => ({ x }));
+  const [ref, got] = [await runModel(fp32, feeds), await runModel(model, feeds)];
+  for (let i = 0; i < feeds.length; i++) {
+    const y = got[i].y.data as Float32Array;
+    assert.ok(y.every(Number.isFinite));
+    assert.ok(cosine(ref[i].y.data as Float32Array, y) > 0.999);
   }
 });
 

@@ -23,6 +23,7 @@ import { ruleById } from "../validate/registry.ts";
 import { opKey } from "../validate/rules/op_not_supported.ts";
 import { validateModel } from "../validate/validate.ts";
 import { dtypeResolver } from "./_dtypes.ts";
+import { LOG_CHAIN, LOG_DOMAIN } from "./_plan.ts";
 
 /** Which side each op the target lacks goes to, by node name. */
 export interface SplitPlan {
@@ -81,6 +82,16 @@ export function planSplit(model: Model, profile: TargetProfile, prefer: Readonly
   }
   // A node both sides claim (it feeds a head op and depends on a tail op) runs on the host tail, which comes last.
   for (const n of tail) head.delete(n);
+  // What a host Log reads cannot cross the cut in int8 (small values round to 0, log(0) = −∞):
+  // the chain computing it (elementwise, MatMul/Conv, data movement) goes to the host tail too.
+  const logFed = new Set([...tail].filter((n) => LOG_DOMAIN.has(n.opType)));
+  for (const n of [...order].reverse()) {
+    if (!logFed.size || head.has(n) || tail.has(n) || !LOG_CHAIN.has(n.opType)) continue;
+    const readers = n.outputs.filter(Boolean).flatMap((o) => [...g.consumers(o)]);
+    if (n.outputs.some((o) => g.isOutput(o)) || !readers.length || !readers.every((r) => logFed.has(r))) continue;
+    tail.add(n);
+    logFed.add(n);
+  }
   const device = ctx.dataNodes.filter((n) => !head.has(n) && !tail.has(n) && !QDQ.has(n.opType)).length;
   return {
     unsupported,
