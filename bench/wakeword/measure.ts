@@ -92,6 +92,8 @@ interface Result {
   target: string;
   flags: string[];
   samples: number;
+  /** edgeq's one line when it refused the model (exit 1 or 2). */
+  refused?: string;
   sqnrDb: Record<string, number>;
   decisions?: number;
   validation?: unknown;
@@ -108,7 +110,9 @@ async function compare(
 ): Promise<Result> {
   const out = path.join(tmp, `${path.basename(model)}.int8.onnx`);
   const calib = flags[flags.indexOf("--calib") + 1];
-  const r = edgeq(
+  let r: Record<string, unknown>;
+  try {
+    r = edgeq(
     "quantize",
     model,
     "--target",
@@ -118,6 +122,10 @@ async function compare(
     "-o",
     out,
   );
+  } catch (e) {
+    const line = String((e as { stderr?: string }).stderr ?? e).split("\n").find((l) => l.startsWith("edgeq:")) ?? String(e);
+    return { model: path.basename(model), target, flags: flags.map((f) => (f === calib ? path.relative(DATA, f) : f)), samples: 0, sqnrDb: {}, refused: line };
+  }
   const split = r.split as
     | { files: { hostHead?: string; hostTail?: string } }
     | undefined;
@@ -172,6 +180,7 @@ const samplesOf = (dir: string, input: string) =>
 const results: Result[] = [];
 const report = (r: Result) => {
   results.push(r);
+  if (r.refused) return console.log(`${r.model.padEnd(22)} ${r.target.padEnd(14)} ${r.flags.filter((f) => f.startsWith("--") && f !== "--calib").join(" ").padEnd(28)} refused: ${r.refused}`);
   const sq = Object.entries(r.sqnrDb).map(([o, v]) => `${o} ${v} dB`).join(
     ", ",
   );
@@ -230,6 +239,8 @@ if (wanted(mel)) {
       ["output"],
     ),
   );
+  // Where float is allowed, the chain into the Log stays float and the rest is quantized.
+  report(await compare(mel, ["--calib", folder("calib", "mel")], "cpu-mixed", samplesOf(folder("heldout", "mel"), "input"), ["output"]));
 }
 
 // silero_vad at 16 kHz: the same audio in 512-sample chunks with the FP32 model's own state after two chunks.
