@@ -446,7 +446,8 @@ function splitHint(model: Model, profile: TargetProfile, options: QuantizeOption
   if (!plan || plan.device === 0) return undefined;
   if (targetPreflight(cutModel(model, plan).device, profile, { ...options, exclude: [] }).length) return undefined;
   const first = plan.unsupported[0];
-  return `with --split, ${first.opType} "${first.node}"${plan.unsupported.length > 1 ? ` and ${plan.unsupported.length - 1} more` : ""} run on the host (${plan.head.length + plan.tail.length} nodes) and the other ${plan.device} nodes on ${profile.name}`;
+  const more = plan.unsupported.length > 1 ? ` and ${plan.unsupported.length - 1} more` : "";
+  return `with --split, the host runs ${first.opType} "${first.node}"${more} (${plan.head.length + plan.tail.length} nodes in all) and ${profile.name} the other ${plan.device}`;
 }
 
 /** Reads a preprocessing spec file, naming it in errors. */

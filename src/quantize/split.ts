@@ -50,7 +50,7 @@ const QDQ = new Set(["QuantizeLinear", "DequantizeLinear"]);
 
 /**
  * Plans a split of `model` (float, normalized) for `profile`, or returns
- * `undefined` when the target runs every op (nothing to split) . A plan
+ * `undefined` when the target runs every op (nothing to split). A plan
  * whose device part is empty (`device === 0`) means no split helps.
  *
  * @example
