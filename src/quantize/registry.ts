@@ -84,11 +84,12 @@ const RULES: ReadonlyMap<string, OpRule> = new Map<string, OpRule>([
  * ruleFor("Conv").kind; // "weighted"
  * ruleFor("Reshape").kind; // "shared"
  * ruleFor("NoSuchOp").kind; // "float"
+ * ruleFor("NoSuchOp").note; // "edgeq has no quantization rule for NoSuchOp"
  * ```
  */
 export function ruleFor(opType: string, domain = ""): OpRule {
   if (domain !== "" && domain !== "ai.onnx") return { kind: "float", note: `custom domain "${domain}"` };
-  return RULES.get(opType) ?? DEFAULT_RULE;
+  return RULES.get(opType) ?? { ...DEFAULT_RULE, note: `edgeq has no quantization rule for ${opType}` };
 }
 
 /** Every op type with an entry, sorted. */
