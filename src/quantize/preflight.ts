@@ -51,7 +51,7 @@ export function targetPreflight(model: Model, profile: TargetProfile, options: Q
         node: n.node,
         message: `${n.opType} "${n.node}" would stay float: ${n.reason ?? "no quantization rule"}`,
         hint: n.reason?.includes("Log reads")
-          ? `a Log's input cannot pass int8 and ${profile.name} runs no Log: run both on the host (--split) or choose a target with float fallback`
+          ? `a Log's input cannot pass int8 and ${profile.name} runs no Log: run that part on a host, or choose a target with float fallback`
           : `edgeq cannot quantize this node yet; ${profile.name} runs nothing in float`,
       });
     } else if (n.reason?.startsWith("bias kept float") && profile.bias === "int32") {
