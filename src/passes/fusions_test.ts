@@ -120,6 +120,33 @@ for (const [square, affine] of [["Pow", true], ["Mul", false]] as const) {
   });
 }
 
+Fusions("npu-int8-only: a Gemm's output minus its own mean (a LayerNorm's first step) becomes one Gemm with centered weights, exactly", async () => {
+  // PyTorch's wake-word heads: Flatten → Gemm (outputs ≈ 2700 ± 1000) → x − mean(x) → …
+  const build = () => {
+    const b = new Builder();
+    b.input("x", [1, 16]);
+    const w = b.weight("w", [32, 16], 1);
+    const bias = b.init("bias", [32], Float32Array.from({ length: 32 }, (_, i) => 2700 + 40 * Math.sin(i)));
+    const y = b.node("Gemm", ["x", w, bias], "y", { transB: int(1) });
+    const mean = b.node("ReduceMean", [y], "mean", { axes: ints([-1]), keepdims: int(1) });
+    const d = b.node("Sub", [y, mean], "d");
+    return b.model([b.node("Relu", [d], "out")]);
+  };
+  const m = build();
+  const { report, drift } = await fuse(m, contextFor("npu-int8-only"), [1, 16]);
+  assert.is((report.details as { counts: Record<string, number> }).counts.centering, 1);
+  assert.equal(opCounts(m), { Gemm: 1, Relu: 1 });
+  assert.is(m.graph.nodes[0].outputs[0], "d", "the Gemm computes d itself");
+  const bias = m.graph.constant(m.graph.nodes[0].inputs[2])!.toNumbers();
+  assert.ok(Math.abs(bias.reduce((a, x) => a + x, 0)) < 1e-2, "centered bias");
+  assert.ok(drift < 1e-3, `drift ${drift}`);
+  // A Gemm whose output is read elsewhere too keeps its form.
+  const other = build();
+  other.graph.outputs.push({ name: "y", dtype: "float32" });
+  await fuse(other, contextFor("npu-int8-only"), [1, 16]);
+  assert.equal(opCounts(other), { Gemm: 1, ReduceMean: 1, Sub: 1, Relu: 1 });
+});
+
 Fusions("npu-int8-only does not list LayerNormalization: γ and β fold into the next MatMul instead", async () => {
   const b = new Builder();
   b.input("x", [1, 4, 8]);

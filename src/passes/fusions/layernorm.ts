@@ -20,7 +20,7 @@ import { constantOf, scalarOf, soleReader } from "../_graph.ts";
 import { dataInput, near, producedBy } from "./_match.ts";
 
 /** The axes of a ReduceMean that keeps dims, as negative axes, when they are the last k axes. */
-function trailingAxes(graph: Graph, node: Node): number[] | undefined {
+export function trailingAxes(graph: Graph, node: Node): number[] | undefined {
   if (node.opType !== "ReduceMean" || node.attrInt("keepdims", 1) !== 1) return undefined;
   let axes = node.attrInts("axes");
   if (!axes && node.inputs[1]) axes = constantOf(graph, node.inputs[1])?.toNumbers();

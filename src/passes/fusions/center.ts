@@ -1,0 +1,61 @@
+/**
+ * Mean-centering folded into the linear layer before it: a Gemm or MatMul
+ * whose output y is read only by `d = y − ReduceMean(y, last axis)` (a
+ * decomposed LayerNorm's first step) computes d itself, since the mean over
+ * output channels is linear too:
+ *
+ *   d = x·(W − W̄) + (b − b̄)     W̄: the mean of W over output channels, per input channel
+ *
+ * Exact up to float rounding, and what an integer-only target needs: y
+ * carries an offset common to its channels that the Sub cancels (hey_mycroft:
+ * y ≈ 2700 ± 1000, d's median 95), so an int8 y loses d's small values
+ * before the Sub ever runs (24 dB at that Sub). Folded, only d is quantized.
+ *
+ * @module
+ */
+import type { Graph } from "../../ir/graph.ts";
+import { Tensor } from "../../ir/tensor.ts";
+import { biasOf, linearOf, setBias, setInput, weightOf } from "../_linear.ts";
+import { trailingAxes } from "./layernorm.ts";
+
+/** Folds every such centering; returns the names of the layers that now compute d. */
+export function foldCentering(graph: Graph): string[] {
+  const made: string[] = [];
+  for (const node of [...graph.nodes]) {
+    const l = linearOf(graph, node);
+    if (!l || (l.kind !== "gemm" && l.kind !== "matmul")) continue;
+    const y = node.outputs[0];
+    if (graph.isOutput(y)) continue;
+    const readers = graph.consumers(y);
+    if (readers.length !== 2) continue;
+    const mean = readers.find((r) => r.opType === "ReduceMean" && r.domain === "");
+    const sub = readers.find((r) => r.opType === "Sub" && r.domain === "");
+    if (!mean || !sub || mean.inputs[0] !== y || sub.inputs[0] !== y || sub.inputs[1] !== mean.outputs[0]) continue;
+    const axes = trailingAxes(graph, mean) ?? (l.kind === "gemm" && mean.attrInt("keepdims", 1) === 1 && sameAxes(mean.attrInts("axes"), [1]) ? [-1] : undefined);
+    if (!axes || axes.length !== 1 || axes[0] !== -1) continue;
+    if (graph.isOutput(mean.outputs[0]) || graph.consumers(mean.outputs[0]).length !== 1) continue;
+    // A MatMul's bias is a following Add, which the Sub does not see here: no bias to center.
+    const b = biasOf(graph, l);
+    if (!b) continue;
+    const w = weightOf(graph, l);
+    const inOf = l.inOf;
+    const sums = new Float64Array(l.inputs);
+    for (let i = 0; i < w.length; i++) sums[inOf[i]] += w[i];
+    const nw = new Float32Array(w.length);
+    for (let i = 0; i < w.length; i++) nw[i] = w[i] - sums[inOf[i]] / l.outputs;
+    setInput(graph, node, 1, Tensor.fromArray(node.inputs[1], graph.constant(node.inputs[1])!.dims, nw));
+    if (l.biasSlot >= 0) {
+      const bm = b.reduce((s, x) => s + x, 0) / l.outputs;
+      if (bm !== 0 || node.inputs[l.biasSlot]) setBias(graph, l, b.map((x) => x - bm));
+    }
+    node.outputs[0] = sub.outputs[0];
+    graph.removeNodes([mean, sub]);
+    made.push(node.name);
+  }
+  if (made.length) graph.prune();
+  return made;
+}
+
+function sameAxes(a: readonly number[] | undefined, b: readonly number[]): boolean {
+  return !!a && a.length === b.length && a.every((x, i) => x === b[i]);
+}
