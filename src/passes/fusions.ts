@@ -43,7 +43,7 @@ const FUSIONS: readonly Fusion[] = [
 export const fusions: Pass = {
   name: "fusions",
   stage: "graph",
-  summary: "HardSwish, HardSigmoid and LayerNormalization from their decompositions; constant scale and shift steps folded into Conv/Gemm/MatMul",
+  summary: "HardSwish, HardSigmoid and LayerNormalization from their decompositions (else a LayerNorm's mean subtraction folded into the layer before); constant scale and shift steps folded into Conv/Gemm/MatMul",
   apply(model: Model, _stats, ctx: PassContext): PassReport {
     const t0 = performance.now();
     const g = model.graph;
