@@ -261,13 +261,15 @@ cli
     const unknown = exclude.find((name) => !model.graph.nodes.some((n) => n.name === name));
     if (unknown !== undefined) throw new InputError(`Unknown node "${unknown}" in --exclude: "${file}" has no node of that name${early ? " (after constant folding)" : ""}`);
     const graphInputs = () => model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
-    // Opening the folders checks every file before any work starts.
-    let calib = await openDataset(f.calib, graphInputs(), { samples, preprocess });
+    // Opening the folders checks every file (against the inputs' final shapes) before any work starts.
+    const openCalib = () => openDataset(f.calib!, graphInputs(), { samples, preprocess });
+    let calib: Awaited<ReturnType<typeof openDataset>> | undefined;
     // A static-shape target fixes the dynamic dims the flags left open to the one shape every calibration sample has.
     const shapesFrom: Record<string, string> = Object.fromEntries(Object.keys(inputShapes).map((k) => [k, "--input-shape"]));
     if (profile?.staticShapes) {
       const open = graphInputs().filter((v) => !(v.name in inputShapes) && (!v.shape || v.shape.some((d) => typeof d !== "number" || d < 0)));
       if (open.length) {
+        calib = await openCalib();
         const found = await sampleShapes(calib, open.map((v) => v.name), f.calib);
         for (const [name, dims] of Object.entries(found)) {
           inputShapes[name] = dims;
@@ -278,7 +280,8 @@ cli
     if (Object.keys(inputShapes).length) {
       const before = Object.fromEntries(graphInputs().map((v) => [v.name, v.shape ? [...v.shape] : undefined]));
       await makeShapesStatic(model, inputShapes);
-      if (Object.values(shapesFrom).some((s) => s !== "--input-shape")) calib = await openDataset(f.calib, graphInputs(), { samples, preprocess });
+      // Shapes the samples gave fit them by construction; a given --input-shape must be checked against them.
+      if (Object.values(shapesFrom).includes("--input-shape")) calib = undefined;
       for (const [name, dims] of Object.entries(inputShapes)) fixedShapes[name] = { from: before[name] ?? null, to: dims, source: shapesFrom[name] };
     }
     let split: SplitPlan | undefined;
@@ -303,6 +306,7 @@ cli
     }
     if (split) options.exclude = [...options.exclude, ...split.head, ...split.tail];
     const inputs = graphInputs();
+    calib ??= await openCalib();
     const evalData = f.eval ? await openDataset(f.eval, inputs, { preprocess }) : undefined;
     const progress = progressLine();
     const report = await quantizeModel(model, calib, {

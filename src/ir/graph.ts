@@ -294,19 +294,33 @@ export function topologicalOrder(g: Graph): Node[] {
   return order;
 }
 
+/** A node's subgraphs (If branches, Loop/Scan bodies), in attribute order. */
+export function subgraphsOf(n: Node): Graph[] {
+  const out: Graph[] = [];
+  for (const a of n.attrs.values()) {
+    if (a.type === "graph") out.push(a.value);
+    else if (a.type === "graphs") out.push(...a.value);
+  }
+  return out;
+}
+
+/**
+ * The names a subgraph defines itself (its inputs, initializers and node
+ * outputs): reads of anything else come from the outer scope.
+ */
+function ownNames(sg: Graph): Set<string> {
+  const own = new Set<string>([...sg.initializers.keys(), ...sg.inputs.map((v) => v.name)]);
+  for (const sn of sg.nodes) for (const o of sn.outputs) own.add(o);
+  return own;
+}
+
 /** Outer-scope values a node's subgraphs read (If/Loop/Scan bodies), their outputs included. */
 export function subgraphReads(n: Node): string[] {
   const out: string[] = [];
-  for (const a of n.attrs.values()) {
-    const gs = a.type === "graph" ? [a.value] : a.type === "graphs" ? a.value : [];
-    for (const sg of gs) {
-      const local = new Set<string>([...sg.initializers.keys(), ...sg.inputs.map((v) => v.name)]);
-      for (const sn of sg.nodes) for (const o of sn.outputs) local.add(o);
-      for (const sn of sg.nodes) {
-        for (const i of [...sn.inputs, ...subgraphReads(sn)]) if (i && !local.has(i)) out.push(i);
-      }
-      for (const o of sg.outputs) if (!local.has(o.name)) out.push(o.name);
-    }
+  for (const sg of subgraphsOf(n)) {
+    const own = ownNames(sg);
+    for (const sn of sg.nodes) for (const i of [...sn.inputs, ...subgraphReads(sn)]) if (i && !own.has(i)) out.push(i);
+    for (const o of sg.outputs) if (!own.has(o.name)) out.push(o.name);
   }
   return out;
 }
@@ -316,20 +330,16 @@ export function subgraphReads(n: Node): string[] {
  * `rename`; names a subgraph defines itself are left alone.
  */
 export function renameOuterReads(n: Node, rename: ReadonlyMap<string, string>): void {
-  for (const a of n.attrs.values()) {
-    const subs = a.type === "graph" ? [a.value] : a.type === "graphs" ? a.value : [];
-    for (const sg of subs) {
-      const own = new Set<string>([...sg.inputs.map((v) => v.name), ...sg.initializers.keys()]);
-      for (const sn of sg.nodes) for (const out of sn.outputs) own.add(out);
-      const outer = new Map([...rename].filter(([k]) => !own.has(k)));
-      if (!outer.size) continue;
-      for (const sn of sg.nodes) {
-        for (let i = 0; i < sn.inputs.length; i++) sn.inputs[i] = outer.get(sn.inputs[i]) ?? sn.inputs[i];
-        renameOuterReads(sn, outer);
-      }
-      for (const so of sg.outputs) so.name = outer.get(so.name) ?? so.name;
-      sg.invalidate();
+  for (const sg of subgraphsOf(n)) {
+    const own = ownNames(sg);
+    const outer = new Map([...rename].filter(([k]) => !own.has(k)));
+    if (!outer.size) continue;
+    for (const sn of sg.nodes) {
+      for (let i = 0; i < sn.inputs.length; i++) sn.inputs[i] = outer.get(sn.inputs[i]) ?? sn.inputs[i];
+      renameOuterReads(sn, outer);
     }
+    for (const so of sg.outputs) so.name = outer.get(so.name) ?? so.name;
+    sg.invalidate();
   }
 }
 

@@ -10,7 +10,7 @@
  * @module
  */
 import type { DType } from "../ir/dtype.ts";
-import { Graph, NameScope, renameOuterReads, topologicalOrder } from "../ir/graph.ts";
+import { Graph, NameScope, renameOuterReads, subgraphReads, subgraphsOf, topologicalOrder } from "../ir/graph.ts";
 import { Model } from "../ir/model.ts";
 import { Node } from "../ir/node.ts";
 import { shapeSize, Tensor, type TypedArray } from "../ir/tensor.ts";
@@ -81,16 +81,10 @@ async function foldOnce(model: Model, o: FoldConstantsOptions, report: FoldRepor
   for (const n of order) {
     if (n.outputs.some((out) => g.isOutput(out)) || (n.domain !== "" && n.domain !== "ai.onnx") || hasSubgraph(n) || NEVER.has(n.opType)) continue;
     let take = false;
-    if (n.opType === "Shape" && !isConstant(n.inputs[0])) {
+    if ((n.opType === "Shape" || n.opType === "Size") && !isConstant(n.inputs[0])) {
       const dims = o.shapes && !tainted.has(n.inputs[0]) ? g.info(n.inputs[0])?.shape : undefined;
       if (dims?.every((d): d is number => typeof d === "number" && d >= 0)) {
-        known.set(n.outputs[0], shapeTensor(n, dims));
-        take = true;
-      }
-    } else if (n.opType === "Size" && !isConstant(n.inputs[0])) {
-      const dims = o.shapes && !tainted.has(n.inputs[0]) ? g.info(n.inputs[0])?.shape : undefined;
-      if (dims?.every((d): d is number => typeof d === "number" && d >= 0)) {
-        known.set(n.outputs[0], Tensor.fromArray(n.outputs[0], [], BigInt64Array.of(BigInt(shapeSize(dims)))));
+        known.set(n.outputs[0], n.opType === "Shape" ? shapeTensor(n, dims) : Tensor.fromArray(n.outputs[0], [], BigInt64Array.of(BigInt(shapeSize(dims)))));
         take = true;
       }
     } else {
@@ -103,7 +97,8 @@ async function foldOnce(model: Model, o: FoldConstantsOptions, report: FoldRepor
   }
   if (!fold.length) return 0;
   const folded = new Set(fold);
-  const frontier = [...foldedOut].filter((v) => g.consumers(v).some((c) => !folded.has(c)) || readBySubgraph(g, v));
+  const outerReads = new Set(g.nodes.flatMap(subgraphReads));
+  const frontier = [...foldedOut].filter((v) => g.consumers(v).some((c) => !folded.has(c)) || outerReads.has(v));
   const computed = await evaluate(model, fold.filter((n) => !known.has(n.outputs[0])), known, frontier, o.runtime);
   for (const name of frontier) {
     const t = known.get(name) ?? computed.get(name);
@@ -199,27 +194,9 @@ function modelNames(g: Graph, into = new Set<string>()): Set<string> {
   for (const n of g.nodes) {
     into.add(n.name);
     for (const v of [...n.inputs, ...n.outputs]) into.add(v);
-    for (const a of n.attrs.values()) {
-      if (a.type === "graph") modelNames(a.value, into);
-      else if (a.type === "graphs") for (const sg of a.value) modelNames(sg, into);
-    }
+    for (const sg of subgraphsOf(n)) modelNames(sg, into);
   }
   return into;
-}
-
-/** Whether a subgraph of some node reads `v` from the outer scope. */
-function readBySubgraph(g: Graph, v: string): boolean {
-  const reads = (sg: Graph): boolean => sg.nodes.some((n) => n.inputs.includes(v) || subgraphsOf(n).some(reads)) || sg.outputs.some((o) => o.name === v);
-  return g.nodes.some((n) => subgraphsOf(n).some(reads));
-}
-
-function subgraphsOf(n: Node): Graph[] {
-  const out: Graph[] = [];
-  for (const a of n.attrs.values()) {
-    if (a.type === "graph") out.push(a.value);
-    else if (a.type === "graphs") out.push(...a.value);
-  }
-  return out;
 }
 
 /** The output of a Shape node (with its `start`/`end`) on a value of static shape `dims`. */

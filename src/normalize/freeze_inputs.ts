@@ -75,11 +75,8 @@ export function freezeInputs(model: Model, values: Readonly<Record<string, reado
     const declared = input.shape;
     const fixed = declared?.every((d): d is number => typeof d === "number" && d >= 0) ? declared : undefined;
     const dims = fixed ?? (v.length === 1 && (!declared || declared.length === 0) ? [] : [v.length]);
-    if (shapeSize(dims) !== v.length) {
+    if (shapeSize(dims) !== v.length || (declared && declared.length !== dims.length)) {
       throw new InputError(`Cannot freeze input "${name}" to ${v.length} value(s): it is declared [${(declared ?? []).map((d) => d ?? "?").join(",")}]`);
-    }
-    if (declared && declared.length !== dims.length) {
-      throw new InputError(`Cannot freeze input "${name}" to ${v.length} value(s): it is declared [${declared.map((d) => d ?? "?").join(",")}]`);
     }
     g.addInitializer(Tensor.fromArray(name, dims, make([...v]), dtype));
     g.inputs = g.inputs.filter((i) => i !== input);

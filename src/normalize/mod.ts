@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Graph } from "../ir/graph.ts";
+import { type Graph, subgraphsOf } from "../ir/graph.ts";
 import type { Model } from "../ir/model.ts";
 import type { Node } from "../ir/node.ts";
 import { constantsToInitializers } from "./constants.ts";
@@ -100,7 +100,7 @@ function dropIdentities(graph: Graph): number {
   let removed = 0;
   const drop: Node[] = [];
   for (const n of graph.nodes) {
-    for (const sg of subgraphs(n)) removed += dropIdentities(sg);
+    for (const sg of subgraphsOf(n)) removed += dropIdentities(sg);
     if (n.opType !== "Identity" || n.domain !== "" || !n.inputs[0] || graph.isOutput(n.outputs[0])) continue;
     renameReads(graph, n.outputs[0], n.inputs[0], false);
     drop.push(n);
@@ -116,7 +116,7 @@ function dropIdentities(graph: Graph): number {
 function renameReads(graph: Graph, from: string, to: string, nested: boolean): void {
   for (const n of graph.nodes) {
     for (let i = 0; i < n.inputs.length; i++) if (n.inputs[i] === from) n.inputs[i] = to;
-    for (const sg of subgraphs(n)) renameReads(sg, from, to, true);
+    for (const sg of subgraphsOf(n)) renameReads(sg, from, to, true);
   }
   if (nested) for (const o of graph.outputs) if (o.name === from) o.name = to;
   graph.invalidate();
@@ -139,24 +139,15 @@ function pruneDead(graph: Graph): void {
     if (!p || keep.has(p)) continue;
     keep.add(p);
     todo.push(...p.inputs, ...p.outputs);
-    for (const sg of subgraphs(p)) for (const sn of allNodes(sg)) todo.push(...sn.inputs);
+    for (const sg of subgraphsOf(p)) for (const sn of allNodes(sg)) todo.push(...sn.inputs);
   }
   if (keep.size !== graph.nodes.length) graph.removeNodes(graph.nodes.filter((n) => !keep.has(n)));
   graph.prune();
-  for (const n of graph.nodes) for (const sg of subgraphs(n)) pruneDead(sg);
-}
-
-function subgraphs(n: Node): Graph[] {
-  const out: Graph[] = [];
-  for (const a of n.attrs.values()) {
-    if (a.type === "graph") out.push(a.value);
-    else if (a.type === "graphs") out.push(...a.value);
-  }
-  return out;
+  for (const n of graph.nodes) for (const sg of subgraphsOf(n)) pruneDead(sg);
 }
 
 function allNodes(g: Graph): Node[] {
-  return g.nodes.flatMap((n) => [n, ...subgraphs(n).flatMap(allNodes)]);
+  return g.nodes.flatMap((n) => [n, ...subgraphsOf(n).flatMap(allNodes)]);
 }
 
 // `{ opset: undefined }` (an unset CLI flag) must mean "default".

@@ -18,7 +18,7 @@ import {
 import { InputError } from "../errors.ts";
 import { type DType, dtypeFromOnnx } from "../ir/dtype.ts";
 import { type Attribute, Node } from "../ir/node.ts";
-import { CycleError, type Dim, Graph, topologicalOrder, type ValueInfo } from "../ir/graph.ts";
+import { CycleError, type Dim, Graph, subgraphsOf, topologicalOrder, type ValueInfo } from "../ir/graph.ts";
 import { Model } from "../ir/model.ts";
 import { shapeSize, Tensor, type TensorOrigin } from "../ir/tensor.ts";
 import { DTYPE_BYTES } from "../ir/dtype.ts";
@@ -93,12 +93,9 @@ function danglingRead(graph: Graph, outer: ReadonlySet<string>): string | undefi
     if (missing !== undefined) {
       return `node ${n.opType} "${n.name}" reads "${missing}", which no node, initializer or graph input provides`;
     }
-    for (const a of n.attrs.values()) {
-      const subs = a.type === "graph" ? [a.value] : a.type === "graphs" ? a.value : [];
-      for (const sg of subs) {
-        const why = danglingRead(sg, known);
-        if (why) return why;
-      }
+    for (const sg of subgraphsOf(n)) {
+      const why = danglingRead(sg, known);
+      if (why) return why;
     }
   }
   const output = graph.outputs.find((o) => !known.has(o.name));

@@ -178,10 +178,15 @@ export function detailedPlan(model: Model, opts: QuantizeOptions): DetailedPlan 
    * magnitude in silero_vad spans 1e8). The op that starts the chain still
    * reads quantized inputs.
    */
+  /** A Log/Reciprocal the target runs in float by its own rules, not by exclusion. */
+  function isFloatLog(n: Node): boolean {
+    return LOG_DOMAIN.has(n.opType) && !excluded.has(n.name) && ruleFor(n.opType, n.domain).kind === "float";
+  }
+
   function readInLogDomain(v: string): boolean {
     const readers = g.consumers(v);
     return !g.isOutput(v) && readers.length > 0 && readers.every((c) =>
-      logNodes.has(c) || (LOG_DOMAIN.has(c.opType) && !excluded.has(c.name) && ruleFor(c.opType, c.domain).kind === "float")
+      logNodes.has(c) || isFloatLog(c)
     );
   }
 
@@ -226,7 +231,7 @@ export function detailedPlan(model: Model, opts: QuantizeOptions): DetailedPlan 
     if (!isFloat(v)) throw new Error(`planner bug: QuantizeLinear planned on non-float value "${v}"`);
   }
   const logDomain = new Set(logNodes);
-  for (const n of order) if (LOG_DOMAIN.has(n.opType) && !excluded.has(n.name) && ruleFor(n.opType, n.domain).kind === "float") logDomain.add(n);
+  for (const n of order) if (isFloatLog(n)) logDomain.add(n);
   return { values, nodes: order.map((n) => plans.get(n)!), folds, position, logDomain };
 }
 

@@ -15,7 +15,7 @@
 import type { Range } from "../calibrate/types.ts";
 import { InputError } from "../errors.ts";
 import type { Model } from "../ir/model.ts";
-import { renameOuterReads } from "../ir/graph.ts";
+import { renameOuterReads, subgraphsOf } from "../ir/graph.ts";
 import type { Node } from "../ir/node.ts";
 import { initializerBytes, QdqEditor } from "./_edit.ts";
 import { detailedPlan, type DetailedPlan } from "./_plan.ts";
@@ -130,6 +130,7 @@ function insertActivationQdq(plan: DetailedPlan, params: Map<string, ScaleZeroPo
   const producers = new Map<string, Node>();
   for (const n of g.nodes) for (const out of n.outputs) producers.set(out, n);
   const first = g.nodes[0];
+  const outerRenames = new Map<string, string>();
   for (const { name: v, owner } of ordered) {
     const { s, z } = names(v);
     const producer = producers.get(v);
@@ -145,12 +146,11 @@ function insertActivationQdq(plan: DetailedPlan, params: Map<string, ScaleZeroPo
     } else {
       // Graph outputs keep reading `v` (only a graph input can be one here).
       dqOut = ed.name(`${v}_dequantized`);
-      // Except the float chain into a Log, which keeps the exact value (int8 rounds its small values to 0).
+      // Every reader reads it dequantized, but the float chain into a Log, which keeps the exact value.
       for (const n of g.nodes) {
         if (!plan.logDomain.has(n)) for (let i = 0; i < n.inputs.length; i++) if (n.inputs[i] === v) n.inputs[i] = dqOut;
       }
-      // If/Loop bodies that read `v` from the outer scope read it dequantized too.
-      for (const n of g.nodes) renameOuterReads(n, new Map([[v, dqOut]]));
+      outerRenames.set(v, dqOut);
     }
     const q = ed.qdq("QuantizeLinear", v, [floatName, s, z], qOut, owner.opType);
     const dq = ed.qdq("DequantizeLinear", v, [qOut, s, z], dqOut, owner.opType);
@@ -158,4 +158,6 @@ function insertActivationQdq(plan: DetailedPlan, params: Map<string, ScaleZeroPo
     else g.addNode(q, { before: first });
     g.addNode(dq, { after: q });
   }
+  // If/Loop bodies that read a quantized value from the outer scope read it dequantized too.
+  if (outerRenames.size) for (const n of g.nodes) if (subgraphsOf(n).length) renameOuterReads(n, outerRenames);
 }
