@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { cac } from "cac";
+import { cac, type Command } from "cac";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
@@ -53,7 +53,22 @@ import {
   validateModel,
   VERSION,
   writeModel,
+  atomicWrite,
+  bundle,
+  classifierMetric,
+  decodeModel,
+  DEFAULT_TAR_LIMITS,
+  detectorMetric,
+  formatVerifyReport,
+  type Manifest,
+  type MetricFactory,
+  recognizerMetric,
+  type Runtime,
+  type RuntimeName,
+  RUNTIME_NAMES,
+  verifyBundle,
 } from "./mod.ts";
+import { pathToFileURL } from "node:url";
 
 const cli = cac("edgeq");
 
@@ -114,6 +129,35 @@ cli
     }
   });
 
+/** The options that choose what quantize does (target, data, recipe), shared by quantize and bundle. */
+function recipeOptions(cmd: Command): Command {
+  return cmd
+    .option("--target <name|path>", "Target profile (see edgeq targets): its dtypes, granularity and scale rules")
+    .option("--calib <dir>", "Calibration samples: .npy files (one per sample) or images with preprocess.json")
+    .option("--per-channel", "Per-output-channel weight scales (default)")
+    .option("--per-tensor", "One weight scale per tensor")
+    .option("--activations <type>", "Activation type: uint8 (default) or int8")
+    .option("--symmetric-activations", "Symmetric activation ranges (zero point 0, or 128 for uint8)")
+    .option("--exclude <node>", "Keep this node in float (repeatable or comma-separated; targets with float fallback only)")
+    .option("--exclude-op <type>", "Keep every node of this op type in float (repeatable; float fallback only)")
+    .option("--exclude-regex <re>", "Keep nodes whose name matches in float (repeatable; float fallback only)")
+    .option("--exclude-preset <p>", `Keep a preset in float: ${EXCLUDE_PRESETS.join(", ")} (repeatable; float fallback only)`)
+    .option("--fusions", "HardSwish/HardSigmoid/LayerNorm fusions and scale/shift folding (on by default; --no-fusions off)")
+    .option("--cle", "Cross-layer equalization (--no-cle off; default: the target's recipe)")
+    .option("--high-bias-absorption", "Move what a Relu never clips into the next layer's bias (--no-high-bias-absorption off)")
+    .option("--smoothquant", "SmoothQuant (--no-smoothquant off; default: the target's recipe)")
+    .option("--smoothquant-alpha <a>", "SmoothQuant strength: a number in [0, 1] or auto (default 0.5; turns SmoothQuant on)")
+    .option("--bias-correction", "Correct the mean output shift of weight rounding (--no-bias-correction off)")
+    .option("--bias-guard", "Raise weight scales where an int32 bias would overflow (--no-bias-guard off)")
+    .option("--max-drop <x>", "Mixed precision: largest accuracy drop allowed (refused on targets without float fallback; not implemented yet)")
+    .option("--input-shape <name=dims>", "Fix an input's dims, e.g. x=1,3,48,320 (repeatable; default on static-shape targets: the calibration samples' shape)")
+    .option("--input-value <name=v>", "Freeze an input to a constant, e.g. sr=16000 (repeatable): what depends on it folds away")
+    .option("--calib-method <method>", "mse (default: held out best), minmax, percentile or entropy")
+    .option("--samples <n>", "Use the first N calibration samples (default: all)")
+    .option("--histogram-sample <k>", "percentile/entropy/mse: elements per value and sample that histograms read (default 2048; 0 = whole tensors, exact but slower)")
+    .option("--preprocess <file>", "Preprocessing spec (JSON) for image folders");
+}
+
 interface QuantizeFlags {
   target?: string;
   exclude?: string | string[];
@@ -139,33 +183,8 @@ interface QuantizeFlags {
   json?: boolean;
 }
 
-cli
-  .command("quantize <model>", "Calibrate on --calib and write a QDQ INT8 model")
-  .option("--target <name|path>", "Target profile (see edgeq targets): its dtypes, granularity and scale rules")
-  .option("--calib <dir>", "Calibration samples: .npy files (one per sample) or images with preprocess.json")
+recipeOptions(cli.command("quantize <model>", "Calibrate on --calib and write a QDQ INT8 model"))
   .option("-o, --out <file>", "Output model (default: <name>.int8.onnx in the current folder)")
-  .option("--per-channel", "Per-output-channel weight scales (default)")
-  .option("--per-tensor", "One weight scale per tensor")
-  .option("--activations <type>", "Activation type: uint8 (default) or int8")
-  .option("--symmetric-activations", "Symmetric activation ranges (zero point 0, or 128 for uint8)")
-  .option("--exclude <node>", "Keep this node in float (repeatable or comma-separated; targets with float fallback only)")
-  .option("--exclude-op <type>", "Keep every node of this op type in float (repeatable; float fallback only)")
-  .option("--exclude-regex <re>", "Keep nodes whose name matches in float (repeatable; float fallback only)")
-  .option("--exclude-preset <p>", `Keep a preset in float: ${EXCLUDE_PRESETS.join(", ")} (repeatable; float fallback only)`)
-  .option("--fusions", "HardSwish/HardSigmoid/LayerNorm fusions and scale/shift folding (on by default; --no-fusions off)")
-  .option("--cle", "Cross-layer equalization (--no-cle off; default: the target's recipe)")
-  .option("--high-bias-absorption", "Move what a Relu never clips into the next layer's bias (--no-high-bias-absorption off)")
-  .option("--smoothquant", "SmoothQuant (--no-smoothquant off; default: the target's recipe)")
-  .option("--smoothquant-alpha <a>", "SmoothQuant strength: a number in [0, 1] or auto (default 0.5; turns SmoothQuant on)")
-  .option("--bias-correction", "Correct the mean output shift of weight rounding (--no-bias-correction off)")
-  .option("--bias-guard", "Raise weight scales where an int32 bias would overflow (--no-bias-guard off)")
-  .option("--max-drop <x>", "Mixed precision: largest accuracy drop allowed (refused on targets without float fallback; not implemented yet)")
-  .option("--input-shape <name=dims>", "Fix an input's dims, e.g. x=1,3,48,320 (repeatable; default on static-shape targets: the calibration samples' shape)")
-  .option("--input-value <name=v>", "Freeze an input to a constant, e.g. sr=16000 (repeatable): what depends on it folds away")
-  .option("--calib-method <method>", "mse (default: held out best), minmax, percentile or entropy")
-  .option("--samples <n>", "Use the first N calibration samples (default: all)")
-  .option("--histogram-sample <k>", "percentile/entropy/mse: elements per value and sample that histograms read (default 2048; 0 = whole tensors, exact but slower)")
-  .option("--preprocess <file>", "Preprocessing spec (JSON) for image folders")
   .option("--eval <dir>", "Held-out samples: compare the INT8 model with FP32 on them")
   .option("--split", "Ops the target lacks at the start or end run on the host: write the device model to --out and float host-head/host-tail models beside it")
   .option("--json", "Print the report as one JSON document")
@@ -175,186 +194,7 @@ cli
   .example("edgeq quantize rec.onnx --target cpu-mixed --calib calib/ --exclude-preset depthwise --exclude-op MatMul")
   .example("edgeq quantize rec.onnx --target npu-int8-only --calib calib/   # dynamic dims fixed from the samples")
   .action(async (file: string, f: QuantizeFlags) => {
-    if (!f.calib) throw new InputError("Missing option --calib: a folder of calibration samples");
-    if (f.perChannel && f.perTensor) throw new InputError("Options --per-channel and --per-tensor exclude each other");
-    if (f.activations !== undefined && f.activations !== "uint8" && f.activations !== "int8") {
-      throw new InputError(`Option --activations must be uint8 or int8, got "${f.activations}"`);
-    }
-    const method = f.calibMethod;
-    if (method !== undefined && !CALIB_METHODS.includes(method as CalibMethod)) {
-      throw new InputError(`Option --calib-method must be one of ${CALIB_METHODS.join(", ")}, got "${method}"`);
-    }
-    const samples = f.samples === undefined ? undefined : Number(f.samples);
-    if (samples !== undefined && !(Number.isInteger(samples) && samples > 0)) {
-      throw new InputError(`Option --samples must be a positive integer, got "${f.samples}"`);
-    }
-    const histogramSample = f.histogramSample === undefined ? undefined : Number(f.histogramSample);
-    if (histogramSample !== undefined && !(Number.isInteger(histogramSample) && (histogramSample === 0 || histogramSample >= 16))) {
-      throw new InputError(`Option --histogram-sample must be 0 (whole tensors) or an integer ≥ 16, got "${f.histogramSample}"`);
-    }
-    const maxDrop = f.maxDrop === undefined ? undefined : Number(f.maxDrop);
-    if (maxDrop !== undefined && !(maxDrop >= 0 && maxDrop < 1)) {
-      throw new InputError(`Option --max-drop must be a fraction in [0, 1), got "${f.maxDrop}"`);
-    }
-    const exclude = list(f.exclude).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
-    const excludeSpec = {
-      names: exclude,
-      opTypes: list(f.excludeOp).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean),
-      patterns: list(f.excludeRegex),
-      presets: list(f.excludePreset).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean) as ExcludePreset[],
-    };
-    const alpha = f.smoothquantAlpha === undefined ? undefined : f.smoothquantAlpha === "auto" ? "auto" as const : Number(f.smoothquantAlpha);
-    if (alpha !== undefined && alpha !== "auto" && !(alpha >= 0 && alpha <= 1)) {
-      throw new InputError(`Option --smoothquant-alpha must be auto or a number in [0, 1], got "${f.smoothquantAlpha}"`);
-    }
-    const passSettings = resolvePassSettings({ smoothquantAlpha: alpha, exclude: excludeSpec });
-    const keepFloat = [
-      ...excludeSpec.opTypes.map((t) => `--exclude-op ${t}`),
-      ...excludeSpec.patterns.map((r) => `--exclude-regex ${r}`),
-      ...excludeSpec.presets.map((p) => `--exclude-preset ${p}`),
-    ];
-    const passes: Partial<Record<PassName, boolean>> = {};
-    const set = (name: PassName, on: boolean | undefined) => on !== undefined && (passes[name] = on);
-    set("fusions", switched("fusions"));
-    set("cross-layer-equalization", switched("cle"));
-    set("high-bias-absorption", switched("high-bias-absorption"));
-    set("smoothquant", switched("smoothquant") ?? (alpha !== undefined ? true : undefined));
-    set("bias-correction", switched("bias-correction"));
-    set("bias-overflow-guard", switched("bias-guard"));
-    if (exclude.length || keepFloat.length) passes["float-fallback"] = true;
-    const inputShapes = parseInputShapes(list(f.inputShape));
-    const inputValues = parseInputValues(list(f.inputValue));
-    const request = {
-      perChannel: f.perTensor ? false : f.perChannel ? true : undefined,
-      activations: f.activations as "uint8" | "int8" | undefined,
-      symmetricActivations: f.symmetricActivations,
-      exclude,
-      keepFloat,
-    };
-    // The profile decides before any file is read: a forbidden request costs nothing.
-    const profile = f.target === undefined ? undefined : loadTarget(f.target);
-    const settings = profile
-      ? quantizeOptionsFor(profile, { ...request, maxDrop, passes })
-      : quantizeOptionsFor(loadTarget("cpu-mixed"), { passes });
-    const options: QuantizeOptions = profile
-      ? settings.options
-      : resolveQuantizeOptions({
-        perChannel: request.perChannel ?? true,
-        activations: request.activations,
-        symmetricActivations: request.symmetricActivations,
-        exclude,
-        biasOverflowGuard: settings.options.biasOverflowGuard,
-      });
-    if (maxDrop !== undefined) throw new InputError("Option --max-drop (automatic mixed precision) is not implemented yet");
-    const out = f.out ?? `${path.basename(file).replace(/\.onnx$/i, "")}.int8.onnx`;
-    if (path.resolve(out) === path.resolve(file)) {
-      throw new InputError(`Refusing to overwrite the input "${file}": choose another --out`);
-    }
-    const preprocess = f.preprocess ? readPreprocess(f.preprocess) : undefined;
-    const fixedShapes: Record<string, { from: (number | string | null)[] | null; to: number[]; source: string }> = {};
-    const model = readModel(file);
-    const frozen = freezeInputs(model, inputValues);
-    // The FP32 reference (with the frozen inputs), before normalization changes the model: only --eval reads it.
-    const fp32 = f.eval ? encodeModel(model).bytes : undefined;
-    const early = Object.keys(inputShapes).length || Object.keys(frozen).length || profile ? await normalize(model, { shapes: false }) : undefined;
-    // After folding: an inlined branch's nodes (with their fresh names) may be excluded too.
-    const unknown = exclude.find((name) => !model.graph.nodes.some((n) => n.name === name));
-    if (unknown !== undefined) throw new InputError(`Unknown node "${unknown}" in --exclude: "${file}" has no node of that name${early ? " (after constant folding)" : ""}`);
-    const graphInputs = () => model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
-    // Opening the folders checks every file (against the inputs' final shapes) before any work starts.
-    const openCalib = () => openDataset(f.calib!, graphInputs(), { samples, preprocess });
-    let calib: Awaited<ReturnType<typeof openDataset>> | undefined;
-    // A static-shape target fixes the dynamic dims the flags left open to the one shape every calibration sample has.
-    const shapesFrom: Record<string, string> = Object.fromEntries(Object.keys(inputShapes).map((k) => [k, "--input-shape"]));
-    if (profile?.staticShapes) {
-      const open = graphInputs().filter((v) => !(v.name in inputShapes) && (!v.shape || v.shape.some((d) => typeof d !== "number" || d < 0)));
-      if (open.length) {
-        calib = await openCalib();
-        const found = await sampleShapes(calib, open.map((v) => v.name), f.calib);
-        for (const [name, dims] of Object.entries(found)) {
-          inputShapes[name] = dims;
-          shapesFrom[name] = `the ${calib.size} calibration samples`;
-        }
-      }
-    }
-    if (Object.keys(inputShapes).length) {
-      const before = Object.fromEntries(graphInputs().map((v) => [v.name, v.shape ? [...v.shape] : undefined]));
-      await makeShapesStatic(model, inputShapes);
-      // Shapes the samples gave fit them by construction; a given --input-shape must be checked against them.
-      if (Object.values(shapesFrom).includes("--input-shape")) calib = undefined;
-      for (const [name, dims] of Object.entries(inputShapes)) fixedShapes[name] = { from: before[name] ?? null, to: dims, source: shapesFrom[name] };
-    }
-    let split: SplitPlan | undefined;
-    if (f.split) {
-      if (!profile || profile.floatFallback) {
-        throw new InputError(`Option --split needs a target without float fallback (such as npu-int8-only): ${profile ? `"${profile.name}" runs unsupported ops in float itself` : "give --target"}`);
-      }
-      split = planSplit(model, profile);
-      if (split && split.device === 0) {
-        const log = split.unsupported.find((u) => u.opType === "Log" || u.opType === "Reciprocal");
-        throw new InputError(
-          `Cannot split "${file}" for target "${profile.name}": no op would be left for the device${
-            log ? ` (what ${log.opType} "${log.node}" reads cannot pass int8 — small values round to 0 — so it stays on the host with it)` : ""
-          }`,
-        );
-      }
-    }
-    if (profile) {
-      const device = split ? cutModel(model, split).device : model;
-      const problems = targetPreflight(device, profile, split ? { ...options, exclude: [] } : options);
-      if (problems.length) throw cannotMeet(file, profile.name, model, problems, split ? undefined : splitHint(model, profile, options));
-    }
-    if (split) options.exclude = [...options.exclude, ...split.head, ...split.tail];
-    const inputs = graphInputs();
-    calib ??= await openCalib();
-    const evalData = f.eval ? await openDataset(f.eval, inputs, { preprocess }) : undefined;
-    const progress = progressLine();
-    const report = await quantizeModel(model, calib, {
-      ...options,
-      profile: profile ?? loadTarget("cpu-mixed"),
-      passes: settings.passes,
-      passSettings,
-      calibration: { method: method as CalibMethod | undefined, samples, histogramSample },
-      onProgress: (step, done, total) => step === "calibrate" && progress(`calibrating ${done}/${total}`),
-    });
-    progress("");
-    let parts: SplitModels | undefined;
-    const partFiles: Record<string, string> = {};
-    if (split) {
-      // Shapes of the values the cut passes between parts, which the quantizer named anew.
-      await recordShapes(model, {});
-      parts = cutModel(model, planSplit(model, profile!, new Map(split.unsupported.map((u) => [u.node, u.side]))) ?? split);
-      const stem = out.replace(/\.onnx$/i, "");
-      for (const side of ["head", "tail"] as const) {
-        const m = parts[side];
-        if (!m) continue;
-        const name = `${stem}.host-${side}.onnx`;
-        if (path.resolve(name) === path.resolve(file)) throw new InputError(`Refusing to overwrite the input "${file}" with the host ${side}: choose another --out`);
-        // What a host part claims: that ONNX Runtime, the host's runtime, runs it.
-        await (await getRuntime("node")).createSession(encodeModel(m).bytes).then((s) => s.release());
-        partFiles[side] = name;
-      }
-    }
-    writeModel(out, parts ? parts.device : model);
-    for (const side of ["head", "tail"] as const) if (parts?.[side]) writeModel(partFiles[side], parts[side]!);
-    const evaluation = evalData
-      ? await compareModels(fp32!, encodeModel(model).bytes, evalData, {
-        onProgress: (done, total) => progress(`evaluating ${done}/${total}`),
-      })
-      : undefined;
-    progress("");
-    const target = profile?.name;
-    // What `edgeq validate` would say: a pass (e.g. the bias-overflow guard) may still be missing.
-    const validation = profile ? ruleCounts(validateModel(parts ? parts.device : model, profile, { file: out })) : undefined;
-    const splitReport = split && parts
-      ? {
-        unsupported: split.unsupported,
-        head: split.head,
-        tail: split.tail,
-        files: { device: out, ...(partFiles.head ? { hostHead: partFiles.head } : {}), ...(partFiles.tail ? { hostTail: partFiles.tail } : {}) },
-        cut: parts.cut,
-      }
-      : undefined;
+    const { out, target, fixedShapes, inputValues, splitReport, parts, partFiles, report, validation, evaluation, early } = await quantizeFile(file, f, { write: true });
     if (f.json) {
       print(JSON.stringify({ model: file, out, target, inputShapes: fixedShapes, inputValues, split: splitReport, ...report, validation, evaluation }, jsonNumbers, 2));
       return;
@@ -393,6 +233,223 @@ cli
     }
     if (evaluation) print(formatEvalReport(evaluation).replace(/^/gm, "  "));
   });
+
+/** What {@linkcode quantizeFile} made and measured. */
+interface QuantizeOutcome {
+  file: string;
+  out: string;
+  target: string | undefined;
+  profile: TargetProfile | undefined;
+  /** The model as quantized (whole, before any split). */
+  model: Model;
+  /** The FP32 model with the frozen inputs, when asked for (`--eval` or `keepFp32`). */
+  fp32: Uint8Array | undefined;
+  fixedShapes: Record<string, { from: (number | string | null)[] | null; to: number[]; source: string }>;
+  inputValues: Record<string, number[]>;
+  splitReport: { unsupported: SplitPlan["unsupported"]; head: string[]; tail: string[]; files: Record<string, string>; cut: SplitModels["cut"] } | undefined;
+  parts: SplitModels | undefined;
+  partFiles: Record<string, string>;
+  report: Awaited<ReturnType<typeof quantizeModel>>;
+  validation: ReturnType<typeof ruleCounts> | undefined;
+  evaluation: Awaited<ReturnType<typeof compareModels>> | undefined;
+  early: Awaited<ReturnType<typeof normalize>> | undefined;
+  preprocess: Partial<PreprocessSpec> | undefined;
+  settings: { passes: readonly PassName[] };
+}
+
+/**
+ * The quantize command's work for `file` with the command's flags: checks, the
+ * target's preflight, shapes, split, calibration, QDQ; writes `--out` (and
+ * the host parts) when `write`. `bundle` runs it without writing.
+ */
+async function quantizeFile(file: string, f: QuantizeFlags, mode: { write: boolean; keepFp32?: boolean }): Promise<QuantizeOutcome> {
+  if (!f.calib) throw new InputError("Missing option --calib: a folder of calibration samples");
+  if (f.perChannel && f.perTensor) throw new InputError("Options --per-channel and --per-tensor exclude each other");
+  if (f.activations !== undefined && f.activations !== "uint8" && f.activations !== "int8") {
+    throw new InputError(`Option --activations must be uint8 or int8, got "${f.activations}"`);
+  }
+  const method = f.calibMethod;
+  if (method !== undefined && !CALIB_METHODS.includes(method as CalibMethod)) {
+    throw new InputError(`Option --calib-method must be one of ${CALIB_METHODS.join(", ")}, got "${method}"`);
+  }
+  const samples = f.samples === undefined ? undefined : Number(f.samples);
+  if (samples !== undefined && !(Number.isInteger(samples) && samples > 0)) {
+    throw new InputError(`Option --samples must be a positive integer, got "${f.samples}"`);
+  }
+  const histogramSample = f.histogramSample === undefined ? undefined : Number(f.histogramSample);
+  if (histogramSample !== undefined && !(Number.isInteger(histogramSample) && (histogramSample === 0 || histogramSample >= 16))) {
+    throw new InputError(`Option --histogram-sample must be 0 (whole tensors) or an integer ≥ 16, got "${f.histogramSample}"`);
+  }
+  const maxDrop = f.maxDrop === undefined ? undefined : Number(f.maxDrop);
+  if (maxDrop !== undefined && !(maxDrop >= 0 && maxDrop < 1)) {
+    throw new InputError(`Option --max-drop must be a fraction in [0, 1), got "${f.maxDrop}"`);
+  }
+  const exclude = list(f.exclude).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+  const excludeSpec = {
+    names: exclude,
+    opTypes: list(f.excludeOp).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean),
+    patterns: list(f.excludeRegex),
+    presets: list(f.excludePreset).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean) as ExcludePreset[],
+  };
+  const alpha = f.smoothquantAlpha === undefined ? undefined : f.smoothquantAlpha === "auto" ? "auto" as const : Number(f.smoothquantAlpha);
+  if (alpha !== undefined && alpha !== "auto" && !(alpha >= 0 && alpha <= 1)) {
+    throw new InputError(`Option --smoothquant-alpha must be auto or a number in [0, 1], got "${f.smoothquantAlpha}"`);
+  }
+  const passSettings = resolvePassSettings({ smoothquantAlpha: alpha, exclude: excludeSpec });
+  const keepFloat = [
+    ...excludeSpec.opTypes.map((t) => `--exclude-op ${t}`),
+    ...excludeSpec.patterns.map((r) => `--exclude-regex ${r}`),
+    ...excludeSpec.presets.map((p) => `--exclude-preset ${p}`),
+  ];
+  const passes: Partial<Record<PassName, boolean>> = {};
+  const set = (name: PassName, on: boolean | undefined) => on !== undefined && (passes[name] = on);
+  set("fusions", switched("fusions"));
+  set("cross-layer-equalization", switched("cle"));
+  set("high-bias-absorption", switched("high-bias-absorption"));
+  set("smoothquant", switched("smoothquant") ?? (alpha !== undefined ? true : undefined));
+  set("bias-correction", switched("bias-correction"));
+  set("bias-overflow-guard", switched("bias-guard"));
+  if (exclude.length || keepFloat.length) passes["float-fallback"] = true;
+  const inputShapes = parseInputShapes(list(f.inputShape));
+  const inputValues = parseInputValues(list(f.inputValue));
+  const request = {
+    perChannel: f.perTensor ? false : f.perChannel ? true : undefined,
+    activations: f.activations as "uint8" | "int8" | undefined,
+    symmetricActivations: f.symmetricActivations,
+    exclude,
+    keepFloat,
+  };
+  // The profile decides before any file is read: a forbidden request costs nothing.
+  const profile = f.target === undefined ? undefined : loadTarget(f.target);
+  const settings = profile
+    ? quantizeOptionsFor(profile, { ...request, maxDrop, passes })
+    : quantizeOptionsFor(loadTarget("cpu-mixed"), { passes });
+  const options: QuantizeOptions = profile
+    ? settings.options
+    : resolveQuantizeOptions({
+      perChannel: request.perChannel ?? true,
+      activations: request.activations,
+      symmetricActivations: request.symmetricActivations,
+      exclude,
+      biasOverflowGuard: settings.options.biasOverflowGuard,
+    });
+  if (maxDrop !== undefined) throw new InputError("Option --max-drop (automatic mixed precision) is not implemented yet");
+  const out = f.out ?? `${path.basename(file).replace(/\.onnx$/i, "")}.int8.onnx`;
+  if (path.resolve(out) === path.resolve(file)) {
+    throw new InputError(`Refusing to overwrite the input "${file}": choose another --out`);
+  }
+  const preprocess = f.preprocess ? readPreprocess(f.preprocess) : undefined;
+  const fixedShapes: Record<string, { from: (number | string | null)[] | null; to: number[]; source: string }> = {};
+  const model = readModel(file);
+  const frozen = freezeInputs(model, inputValues);
+  // The FP32 reference (with the frozen inputs), before normalization changes the model: only --eval reads it.
+  const fp32 = f.eval || mode.keepFp32 ? encodeModel(model).bytes : undefined;
+  const early = Object.keys(inputShapes).length || Object.keys(frozen).length || profile ? await normalize(model, { shapes: false }) : undefined;
+  // After folding: an inlined branch's nodes (with their fresh names) may be excluded too.
+  const unknown = exclude.find((name) => !model.graph.nodes.some((n) => n.name === name));
+  if (unknown !== undefined) throw new InputError(`Unknown node "${unknown}" in --exclude: "${file}" has no node of that name${early ? " (after constant folding)" : ""}`);
+  const graphInputs = () => model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
+  // Opening the folders checks every file (against the inputs' final shapes) before any work starts.
+  const openCalib = () => openDataset(f.calib!, graphInputs(), { samples, preprocess });
+  let calib: Awaited<ReturnType<typeof openDataset>> | undefined;
+  // A static-shape target fixes the dynamic dims the flags left open to the one shape every calibration sample has.
+  const shapesFrom: Record<string, string> = Object.fromEntries(Object.keys(inputShapes).map((k) => [k, "--input-shape"]));
+  if (profile?.staticShapes) {
+    const open = graphInputs().filter((v) => !(v.name in inputShapes) && (!v.shape || v.shape.some((d) => typeof d !== "number" || d < 0)));
+    if (open.length) {
+      calib = await openCalib();
+      const found = await sampleShapes(calib, open.map((v) => v.name), f.calib);
+      for (const [name, dims] of Object.entries(found)) {
+        inputShapes[name] = dims;
+        shapesFrom[name] = `the ${calib.size} calibration samples`;
+      }
+    }
+  }
+  if (Object.keys(inputShapes).length) {
+    const before = Object.fromEntries(graphInputs().map((v) => [v.name, v.shape ? [...v.shape] : undefined]));
+    await makeShapesStatic(model, inputShapes);
+    // Shapes the samples gave fit them by construction; a given --input-shape must be checked against them.
+    if (Object.values(shapesFrom).includes("--input-shape")) calib = undefined;
+    for (const [name, dims] of Object.entries(inputShapes)) fixedShapes[name] = { from: before[name] ?? null, to: dims, source: shapesFrom[name] };
+  }
+  let split: SplitPlan | undefined;
+  if (f.split) {
+    if (!profile || profile.floatFallback) {
+      throw new InputError(`Option --split needs a target without float fallback (such as npu-int8-only): ${profile ? `"${profile.name}" runs unsupported ops in float itself` : "give --target"}`);
+    }
+    split = planSplit(model, profile);
+    if (split && split.device === 0) {
+      const log = split.unsupported.find((u) => u.opType === "Log" || u.opType === "Reciprocal");
+      throw new InputError(
+        `Cannot split "${file}" for target "${profile.name}": no op would be left for the device${
+          log ? ` (what ${log.opType} "${log.node}" reads cannot pass int8 — small values round to 0 — so it stays on the host with it)` : ""
+        }`,
+      );
+    }
+  }
+  if (profile) {
+    const device = split ? cutModel(model, split).device : model;
+    const problems = targetPreflight(device, profile, split ? { ...options, exclude: [] } : options);
+    if (problems.length) throw cannotMeet(file, profile.name, model, problems, split ? undefined : splitHint(model, profile, options));
+  }
+  if (split) options.exclude = [...options.exclude, ...split.head, ...split.tail];
+  const inputs = graphInputs();
+  calib ??= await openCalib();
+  const evalData = f.eval ? await openDataset(f.eval, inputs, { preprocess }) : undefined;
+  const progress = progressLine();
+  const report = await quantizeModel(model, calib, {
+    ...options,
+    profile: profile ?? loadTarget("cpu-mixed"),
+    passes: settings.passes,
+    passSettings,
+    calibration: { method: method as CalibMethod | undefined, samples, histogramSample },
+    onProgress: (step, done, total) => step === "calibrate" && progress(`calibrating ${done}/${total}`),
+  });
+  progress("");
+  let parts: SplitModels | undefined;
+  const partFiles: Record<string, string> = {};
+  if (split) {
+    // Shapes of the values the cut passes between parts, which the quantizer named anew.
+    await recordShapes(model, {});
+    parts = cutModel(model, planSplit(model, profile!, new Map(split.unsupported.map((u) => [u.node, u.side]))) ?? split);
+    const stem = out.replace(/\.onnx$/i, "");
+    for (const side of ["head", "tail"] as const) {
+      const m = parts[side];
+      if (!m) continue;
+      const name = `${stem}.host-${side}.onnx`;
+      if (path.resolve(name) === path.resolve(file)) throw new InputError(`Refusing to overwrite the input "${file}" with the host ${side}: choose another --out`);
+      // What a host part claims: that ONNX Runtime, the host's runtime, runs it.
+      await (await getRuntime("node")).createSession(encodeModel(m).bytes).then((s) => s.release());
+      partFiles[side] = name;
+    }
+  }
+  if (mode.write) {
+    writeModel(out, parts ? parts.device : model);
+    for (const side of ["head", "tail"] as const) if (parts?.[side]) writeModel(partFiles[side], parts[side]!);
+  }
+  const evaluation = evalData
+    ? await compareModels(fp32!, encodeModel(model).bytes, evalData, {
+      onProgress: (done, total) => progress(`evaluating ${done}/${total}`),
+    })
+    : undefined;
+  progress("");
+  const target = profile?.name;
+  // What `edgeq validate` would say: a pass (e.g. the bias-overflow guard) may still be missing.
+  const validation = profile ? ruleCounts(validateModel(parts ? parts.device : model, profile, { file: out })) : undefined;
+  const splitReport = split && parts
+    ? {
+      unsupported: split.unsupported,
+      head: split.head,
+      tail: split.tail,
+      files: { device: out, ...(partFiles.head ? { hostHead: partFiles.head } : {}), ...(partFiles.tail ? { hostTail: partFiles.tail } : {}) },
+      cut: parts.cut,
+    }
+    : undefined;
+  return {
+    file, out, target, profile, model, fp32, fixedShapes, inputValues, splitReport, parts, partFiles, report, validation, evaluation, early, preprocess,
+    settings: { passes: settings.passes },
+  };
+}
 
 /** Error and warning counts of a validation report, errors per rule. */
 function ruleCounts(r: ReturnType<typeof validateModel>): { errors: number; warnings: number; errorsByRule: Record<string, number> } {
@@ -498,6 +555,177 @@ function progressLine(): (text: string) => void {
       last = now;
     }
   };
+}
+
+/** Task metrics `--metric` names; each gets the `--dictionary` value. */
+const METRICS: Record<string, (dictionary?: string) => MetricFactory> = {
+  classifier: () => classifierMetric() as MetricFactory,
+  recognizer: (dictionary) => {
+    if (!dictionary) throw new InputError("Option --metric recognizer needs --dictionary FILE: the character list the model decodes to");
+    let text: string;
+    try {
+      text = fs.readFileSync(dictionary, "utf8");
+    } catch {
+      throw new InputError(`Cannot read dictionary "${dictionary}": no such file`);
+    }
+    return recognizerMetric({ dictionary: text }) as MetricFactory;
+  },
+  detector: () => detectorMetric() as MetricFactory,
+};
+
+recipeOptions(cli.command("bundle <model>", "Quantize (or take --quantized), evaluate on --eval, and pack a verifiable bundle .tar"))
+  .option("--eval <dir>", "Held-out samples: the eval and the golden set (the first --golden of them)")
+  .option("-o, --out <file>", "Bundle to write (default: <name>.bundle.tar in the current folder)")
+  .option("--quantized <file>", "Bundle this INT8 model instead of quantizing MODEL (MODEL, the FP32 one, makes the references)")
+  .option("--metric <name>", `Task metric on the eval labels: ${Object.keys(METRICS).join(", ")} (default: output agreement and SQNR only)`)
+  .option("--dictionary <file>", "--metric recognizer: the character dictionary (one per line)")
+  .option("--golden <n>", "Golden samples kept in the bundle (default 4)")
+  .option("--json", "Print the manifest as one JSON document")
+  .example("edgeq bundle cls.onnx --target npu-int8-only --calib calib/ --eval eval/ --metric classifier -o cls.tar")
+  .example("edgeq bundle cls.onnx --target npu-int8-only --quantized cls.int8.onnx --eval eval/ -o cls.tar")
+  .action(async (file: string, f: QuantizeFlags & { quantized?: string; metric?: string; dictionary?: string; golden?: string | number }) => {
+    if (!f.eval) throw new InputError("Missing option --eval: a folder of held-out samples for the eval and the golden set");
+    if (!f.target) throw new InputError("Missing option --target: the bundle embeds the target it was made for (see edgeq targets)");
+    if (f.split) throw new InputError("Option --split is not supported by bundle yet: quantize with --split and deploy the parts, or bundle a model that needs no split");
+    const golden = f.golden === undefined ? 4 : Number(f.golden);
+    if (!(Number.isInteger(golden) && golden >= 1)) throw new InputError(`Option --golden must be a positive integer, got "${f.golden}"`);
+    if (f.metric !== undefined && !Object.hasOwn(METRICS, f.metric)) {
+      throw new InputError(`Option --metric must be one of ${Object.keys(METRICS).join(", ")}, got "${f.metric}"`);
+    }
+    const metric = f.metric ? METRICS[f.metric](f.dictionary) : undefined;
+    const out = f.out ?? `${path.basename(file).replace(/\.onnx$/i, "")}.bundle.tar`;
+    for (const input of [file, f.quantized]) {
+      if (input && path.resolve(out) === path.resolve(input)) throw new InputError(`Refusing to overwrite the input "${input}": choose another --out`);
+    }
+    const progress = progressLine();
+    let fp32: Uint8Array, int8: Uint8Array, profile: TargetProfile, quantization: Manifest["quantization"], preprocess: Partial<PreprocessSpec> | undefined;
+    let quantizeReport: Record<string, unknown> | undefined;
+    if (f.quantized) {
+      if (f.calib) throw new InputError("Options --quantized and --calib exclude each other: the model is already quantized");
+      profile = loadTarget(f.target);
+      const model = readModel(file);
+      const inputValues = freezeInputs(model, parseInputValues(list(f.inputValue)));
+      fp32 = encodeModel(model).bytes;
+      int8 = encodeModel(readModel(f.quantized)).bytes;
+      preprocess = f.preprocess ? readPreprocess(f.preprocess) : undefined;
+      quantization = { by: "given", passes: [], ...(Object.keys(inputValues).length ? { inputValues } : {}) };
+    } else {
+      const q = await quantizeFile(file, { ...f, eval: undefined }, { write: false, keepFp32: true });
+      fp32 = q.fp32!;
+      int8 = encodeModel(q.model).bytes;
+      profile = q.profile!;
+      preprocess = q.preprocess;
+      const r = q.report;
+      quantization = {
+        by: "edgeq",
+        options: { ...r.quantize.options } as Record<string, unknown>,
+        calibration: { ...r.calibration } as Record<string, unknown>,
+        samples: r.samples,
+        passes: r.passes.map((p) => ({ pass: p.pass, params: p.params, summary: p.summary })),
+        ...(Object.keys(q.inputValues).length ? { inputValues: q.inputValues } : {}),
+        ...(Object.keys(q.fixedShapes).length ? { inputShapes: q.fixedShapes } : {}),
+      };
+      // What report.json keeps of the quantize report: no times, no paths (the same inputs give the same bytes).
+      const { ms: _ms, ...rest } = r;
+      quantizeReport = { quantize: rest };
+    }
+    const graph = decodeModel(int8).graph;
+    const evalData = await openDataset(f.eval, graph.inputs.filter((v) => !graph.initializers.has(v.name)), { preprocess });
+    const result = await bundle({
+      fp32,
+      model: int8,
+      profile,
+      eval: evalData,
+      metrics: metric ? { [f.metric!]: metric } : {},
+      golden,
+      quantization,
+      preprocessing: "preprocess" in evalData ? { ...(evalData as { preprocess: object }).preprocess } as Record<string, unknown> : null,
+      report: quantizeReport,
+      onProgress: (step, done, total) => progress(`${step === "evaluate" ? "evaluating" : "golden samples"} ${done}/${total}`),
+    });
+    progress("");
+    try {
+      atomicWrite(out, (fd) => fs.writeSync(fd, result.bytes));
+    } catch (e) {
+      throw new InputError(`Cannot write bundle "${out}": ${(e as Error).message}`);
+    }
+    const m = result.manifest;
+    if (f.json) {
+      print(JSON.stringify({ model: file, out, bytes: result.bytes.length, manifest: m }, jsonNumbers, 2));
+      return;
+    }
+    print(`${file} → ${out} for target ${profile.name}: ${Object.keys(m.entries).length + 1} entries, ${mib(result.bytes.length)}; model validates clean`);
+    for (const line of accuracyLines(m)) print(`  ${line}`);
+    print(`  golden: ${m.golden.length} samples; verify tolerances from ${m.tolerances.derivedFrom.join(" vs ")}`);
+  });
+
+cli
+  .command("verify <bundle>", "Check a bundle's entries, manifest and target, and run its golden samples: exit 0 pass, 1 fail, 2 unreadable")
+  .option("--runtime <r>", "node (default), web (onnxruntime-web, wasm) or a module path exporting edgeq's Runtime as `runtime` or default")
+  .option("--max-entry-size <bytes>", `Largest entry accepted (default ${DEFAULT_TAR_LIMITS.maxEntryBytes}; K/M/G suffixes)`)
+  .option("--max-bundle-size <bytes>", `Largest bundle accepted (default ${DEFAULT_TAR_LIMITS.maxTotalBytes}; K/M/G suffixes)`)
+  .option("--json", "Print the report as one JSON document")
+  .example("edgeq verify cls.tar")
+  .example("edgeq verify cls.tar --runtime web --json")
+  .example("edgeq verify cls.tar --runtime ./vendor-runtime.mjs")
+  .action(async (file: string, f: { runtime?: string; maxEntrySize?: string | number; maxBundleSize?: string | number; json?: boolean }) => {
+    const limits = {
+      maxEntryBytes: bytesOption("--max-entry-size", f.maxEntrySize, DEFAULT_TAR_LIMITS.maxEntryBytes),
+      maxTotalBytes: bytesOption("--max-bundle-size", f.maxBundleSize, DEFAULT_TAR_LIMITS.maxTotalBytes),
+    };
+    const runtime = await runtimeOption(f.runtime);
+    let size: number;
+    try {
+      const st = fs.statSync(file);
+      if (!st.isFile()) throw new InputError(`Cannot read bundle "${file}": not a regular file`);
+      size = st.size;
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      throw new InputError(`Cannot read bundle "${file}": no such file`);
+    }
+    if (size > limits.maxTotalBytes) throw new InputError(`Cannot read bundle "${file}": ${size} bytes, over the bundle limit of ${limits.maxTotalBytes} (--max-bundle-size)`);
+    const report = await verifyBundle(new Uint8Array(fs.readFileSync(file)), { runtime, limits, source: file });
+    if (f.json) print(JSON.stringify({ bundle: file, ...report }, jsonNumbers, 2));
+    else print(formatVerifyReport(report, file));
+    process.exitCode = report.ok ? 0 : 1;
+  });
+
+/** The accuracy lines of a bundle's eval: task metrics, then agreement and SQNR per output. */
+function accuracyLines(m: Manifest): string[] {
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  const lines = m.eval.metrics.map((x) =>
+    `accuracy (${x.metric} ${x.name}, ${m.eval.samples} held-out samples): FP32 ${pct(x.fp32)} → INT8 ${pct(x.int8)} (${x.drop > 0 ? "−" : "+"}${(100 * Math.abs(x.drop)).toFixed(2)} points)`
+  );
+  for (const o of m.eval.outputs) {
+    lines.push(`output "${o.name}": SQNR ${o.sqnrDb.toFixed(1)} dB, cosine ${o.cosine.toFixed(4)}${o.top1Agreement !== undefined ? `, top-1 agreement ${pct(o.top1Agreement)}` : ""}`);
+  }
+  return lines;
+}
+
+/** A byte count option: an integer with an optional K/M/G (binary) suffix. */
+function bytesOption(flag: string, v: string | number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const m = /^(\d+)([KMG]?)i?B?$/i.exec(String(v).trim());
+  const n = m ? Number(m[1]) * 1024 ** " KMG".indexOf((m[2] || " ").toUpperCase()) : NaN;
+  if (!(n >= 1)) throw new InputError(`Option ${flag} must be a byte count such as 500000, 64M or 2G, got "${v}"`);
+  return n;
+}
+
+/** `--runtime`: a built-in backend's name, or a module that exports a Runtime as `runtime` or default. */
+async function runtimeOption(v: string | undefined): Promise<Runtime | RuntimeName> {
+  if (v === undefined || (RUNTIME_NAMES as readonly string[]).includes(v)) return (v ?? "node") as RuntimeName;
+  if (!/[\\/.]/.test(v)) throw new InputError(`Option --runtime must be ${RUNTIME_NAMES.join(", ")} or a module path, got "${v}"`);
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(pathToFileURL(path.resolve(v)).href);
+  } catch (e) {
+    throw new InputError(`Cannot load runtime module "${v}": ${(e as Error).message.split("\n")[0]}`);
+  }
+  const rt = (mod.runtime ?? mod.default) as Partial<Runtime> | undefined;
+  if (!rt || typeof rt.createSession !== "function" || typeof rt.name !== "string") {
+    throw new InputError(`Runtime module "${v}" exports no Runtime: export { runtime } (or a default) with a name and createSession(model, options)`);
+  }
+  return rt as Runtime;
 }
 
 cli

@@ -169,7 +169,8 @@ export interface Session {
  * ```
  */
 export interface Runtime {
-  readonly name: RuntimeName;
+  /** `"node"`, `"web"`, or a plugged-in backend's own name (e.g. a device vendor's). */
+  readonly name: string;
   /**
    * Opens a model from a file path or its bytes. Rejects with a one-line
    * message that names the model when it cannot be opened.

@@ -1,0 +1,109 @@
+/**
+ * Runs edgeq in real headless Chromium: bundles `page.ts` with esbuild,
+ * serves it, onnxruntime-web's wasm files and the caller's files from
+ * localhost, and drives the page with playwright-core. Chromium is the
+ * system's (Debian's `chromium`, found on PATH; `CHROMIUM` overrides).
+ *
+ * @module
+ */
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { chromium } from "playwright-core";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const ORT_DIST = path.join(ROOT, "node_modules", "onnxruntime-web", "dist");
+
+/** The Chromium binary: `$CHROMIUM`, else the first chromium on PATH; `undefined` when none. */
+export function findChromium(): string | undefined {
+  if (process.env.CHROMIUM) return process.env.CHROMIUM;
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
+      const file = path.join(dir, name);
+      if (fs.existsSync(file)) return file;
+    }
+  }
+  return undefined;
+}
+
+let script: Promise<string> | undefined;
+
+/** page.ts bundled for browsers, once per process. */
+function pageScript(): Promise<string> {
+  script ??= build({
+    entryPoints: [path.join(ROOT, "tests", "browser", "page.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    write: false,
+    logLevel: "silent",
+    // The node backend is loaded on demand and never in a page: an empty module stands in for it.
+    plugins: [{
+      name: "no-onnxruntime-node",
+      setup(b) {
+        b.onResolve({ filter: /^onnxruntime-node$/ }, () => ({ path: "onnxruntime-node", namespace: "stub" }));
+        b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({ contents: "export {};", loader: "js" }));
+      },
+    }],
+  }).then((r) => r.outputFiles[0].text);
+  return script;
+}
+
+const TYPES: Record<string, string> = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".html": "text/html" };
+
+/** What one page run gave back, and a screenshot of the page. */
+export interface PageResult<T> {
+  value: T;
+  screenshot: Uint8Array;
+  /** Console errors the page printed. */
+  errors: string[];
+}
+
+/**
+ * Serves `files` (URL path → bytes) next to the page and evaluates
+ * `expression` in it (e.g. `edgeqVerify("/cls.tar")`), returning its value.
+ */
+export async function inChromium<T>(files: Record<string, Uint8Array>, expression: string): Promise<PageResult<T>> {
+  const exe = findChromium();
+  if (!exe) throw new Error("No Chromium found: install Debian's chromium package (apt-get install chromium) or set CHROMIUM");
+  const js = await pageScript();
+  const html = `<!doctype html><meta charset="utf-8"><title>edgeq verify</title><body><pre id="out">running</pre><script type="module" src="/page.js"></script>`;
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const send = (status: number, body: Uint8Array | string, type = "application/octet-stream") => {
+      res.writeHead(status, { "content-type": type });
+      res.end(body);
+    };
+    if (url.pathname === "/") return send(200, html, TYPES[".html"]);
+    if (url.pathname === "/page.js") return send(200, js, TYPES[".js"]);
+    if (url.pathname === "/favicon.ico") return send(204, "");
+    if (url.pathname.startsWith("/ort/")) {
+      const file = path.join(ORT_DIST, path.basename(url.pathname));
+      if (fs.existsSync(file)) return send(200, fs.readFileSync(file), TYPES[path.extname(file)]);
+    }
+    if (Object.hasOwn(files, url.pathname)) return send(200, files[url.pathname]);
+    send(404, "not found", "text/plain");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const browser = await chromium.launch({ executablePath: exe, args: ["--no-sandbox", "--disable-gpu"] });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await page.waitForFunction("typeof globalThis.edgeqVerify === 'function'", undefined, { timeout: 60_000 }).catch((e) => {
+      throw new Error(`The page did not load: ${errors.join("; ") || (e as Error).message}`);
+    });
+    const value = await page.evaluate(`(async () => { const r = await ${expression}; document.getElementById("out").textContent = JSON.stringify(r, null, 2); return r; })()`) as T;
+    const screenshot = new Uint8Array(await page.screenshot());
+    return { value, screenshot, errors };
+  } finally {
+    await browser.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
