@@ -126,6 +126,8 @@ export async function readTar(bytes: Uint8Array, source: string, limits: Partial
   let problem: InputError | undefined;
   const ex = extract();
   ex.on("entry", (header, stream, next) => {
+    // A refused archive is abandoned mid-entry: its streams' errors are expected, not unhandled.
+    stream.on("error", () => {});
     const name = header.name;
     const refuse = (why: string) => {
       problem ??= fail(`entry "${name}": ${why}`);
@@ -161,8 +163,13 @@ export async function readTar(bytes: Uint8Array, source: string, limits: Partial
       const piece = bytes.subarray(at, Math.min(bytes.length, at + (1 << 20)));
       if (!ex.write(piece as never)) await new Promise<void>((r) => ex.once("drain", () => r()));
     }
-    ex.end(undefined as never);
-    if (!problem) await finished;
+    if (problem) {
+      finished.catch(() => {});
+      ex.destroy();
+    } else {
+      ex.end(undefined as never);
+      await finished;
+    }
   } catch (e) {
     if (problem) throw problem;
     // An end marker where the entries end: whatever tar-stream choked on comes after it.
