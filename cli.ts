@@ -580,13 +580,14 @@ recipeOptions(cli.command("bundle <model>", "Quantize (or take --quantized), eva
   .option("--metric <name>", `Task metric on the eval labels: ${Object.keys(METRICS).join(", ")} (default: output agreement and SQNR only)`)
   .option("--dictionary <file>", "--metric recognizer: the character dictionary (one per line)")
   .option("--golden <n>", "Golden samples kept in the bundle (default 4)")
+  .option("--split", "Ops the target lacks at the start or end run on the host: the bundle holds float host-head/host-tail.onnx beside model.onnx")
   .option("--json", "Print the manifest as one JSON document")
   .example("edgeq bundle cls.onnx --target npu-int8-only --calib calib/ --eval eval/ --metric classifier -o cls.tar")
   .example("edgeq bundle cls.onnx --target npu-int8-only --quantized cls.int8.onnx --eval eval/ -o cls.tar")
   .action(async (file: string, f: QuantizeFlags & { quantized?: string; metric?: string; dictionary?: string; golden?: string | number }) => {
     if (!f.eval) throw new InputError("Missing option --eval: a folder of held-out samples for the eval and the golden set");
     if (!f.target) throw new InputError("Missing option --target: the bundle embeds the target it was made for (see edgeq targets)");
-    if (f.split) throw new InputError("Option --split is not supported by bundle yet: quantize with --split and deploy the parts, or bundle a model that needs no split");
+    if (f.split && f.quantized) throw new InputError("Options --split and --quantized exclude each other: bundle quantizes a split model itself (give --calib)");
     const golden = f.golden === undefined ? 4 : Number(f.golden);
     if (!(Number.isInteger(golden) && golden >= 1)) throw new InputError(`Option --golden must be a positive integer, got "${f.golden}"`);
     if (f.metric !== undefined && !Object.hasOwn(METRICS, f.metric)) {
@@ -600,6 +601,7 @@ recipeOptions(cli.command("bundle <model>", "Quantize (or take --quantized), eva
     const progress = progressLine();
     let fp32: Uint8Array, int8: Uint8Array, profile: TargetProfile, quantization: Manifest["quantization"], preprocess: Partial<PreprocessSpec> | undefined;
     let quantizeReport: Record<string, unknown> | undefined;
+    let split: { head?: Uint8Array; tail?: Uint8Array; whole: Uint8Array; cut: Record<string, string[]> } | undefined;
     if (f.quantized) {
       if (f.calib) throw new InputError("Options --quantized and --calib exclude each other: the model is already quantized");
       profile = loadTarget(f.target);
@@ -612,7 +614,11 @@ recipeOptions(cli.command("bundle <model>", "Quantize (or take --quantized), eva
     } else {
       const q = await quantizeFile(file, { ...f, eval: undefined }, { write: false, keepFp32: true });
       fp32 = q.fp32!;
-      int8 = encodeModel(q.model).bytes;
+      int8 = encodeModel(q.parts?.device ?? q.model).bytes;
+      if (q.parts) {
+        const { head, tail, cut } = q.parts;
+        split = { head: head && encodeModel(head).bytes, tail: tail && encodeModel(tail).bytes, whole: encodeModel(q.model).bytes, cut };
+      }
       profile = q.profile!;
       preprocess = q.preprocess;
       const r = q.report;
@@ -629,7 +635,7 @@ recipeOptions(cli.command("bundle <model>", "Quantize (or take --quantized), eva
       const { ms: _ms, ...rest } = r;
       quantizeReport = { quantize: rest };
     }
-    const graph = decodeModel(int8).graph;
+    const graph = decodeModel(split?.whole ?? int8).graph;
     const evalData = await openDataset(f.eval, graph.inputs.filter((v) => !graph.initializers.has(v.name)), { preprocess });
     const result = await bundle({
       fp32,
@@ -641,6 +647,7 @@ recipeOptions(cli.command("bundle <model>", "Quantize (or take --quantized), eva
       quantization,
       preprocessing: "preprocess" in evalData ? { ...(evalData as { preprocess: object }).preprocess } as Record<string, unknown> : null,
       report: quantizeReport,
+      split,
       onProgress: (step, done, total) => progress(`${step === "evaluate" ? "evaluating" : "golden samples"} ${done}/${total}`),
     });
     progress("");
@@ -655,6 +662,7 @@ recipeOptions(cli.command("bundle <model>", "Quantize (or take --quantized), eva
       return;
     }
     print(`${file} → ${out} for target ${profile.name}: ${Object.keys(m.entries).length + 1} entries, ${mib(result.bytes.length)}; model validates clean`);
+    if (split) print(`  split: the device runs model.onnx, the host ${[m.files.hostHead, m.files.hostTail].filter(Boolean).join(" and ")}`);
     for (const line of accuracyLines(m)) print(`  ${line}`);
     print(`  golden: ${m.golden.length} samples; verify tolerances from ${m.tolerances.derivedFrom.join(" vs ")}`);
   });
@@ -684,7 +692,9 @@ cli
       throw new InputError(`Cannot read bundle "${file}": no such file`);
     }
     if (size > limits.maxTotalBytes) throw new InputError(`Cannot read bundle "${file}": ${size} bytes, over the bundle limit of ${limits.maxTotalBytes} (--max-bundle-size)`);
-    const report = await verifyBundle(new Uint8Array(fs.readFileSync(file)), { runtime, limits, source: file });
+    // A vendor's runtime runs the device model; the float host parts of a split bundle run on onnxruntime-node.
+    const hostRuntime = typeof runtime === "string" ? runtime : "node";
+    const report = await verifyBundle(new Uint8Array(fs.readFileSync(file)), { runtime, hostRuntime, limits, source: file });
     if (f.json) print(JSON.stringify({ bundle: file, ...report }, jsonNumbers, 2));
     else print(formatVerifyReport(report, file));
     process.exitCode = report.ok ? 0 : 1;
@@ -694,7 +704,7 @@ cli
 function accuracyLines(m: Manifest): string[] {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const lines = m.eval.metrics.map((x) =>
-    `accuracy (${x.metric} ${x.name}, ${m.eval.samples} held-out samples): FP32 ${pct(x.fp32)} → INT8 ${pct(x.int8)} (${x.drop > 0 ? "−" : "+"}${(100 * Math.abs(x.drop)).toFixed(2)} points)`
+    `accuracy (${x.metric} ${x.name}, ${m.eval.samples} held-out samples): FP32 ${pct(x.fp32)} → INT8 ${pct(x.int8)} (${x.drop === 0 ? "no change" : `${x.drop > 0 ? "−" : "+"}${(100 * Math.abs(x.drop)).toFixed(2)} points`})`
   );
   for (const o of m.eval.outputs) {
     lines.push(`output "${o.name}": SQNR ${o.sqnrDb.toFixed(1)} dB, cosine ${o.cosine.toFixed(4)}${o.top1Agreement !== undefined ? `, top-1 agreement ${pct(o.top1Agreement)}` : ""}`);

@@ -21,6 +21,7 @@ import { validateModel } from "../validate/validate.ts";
 import { VERSION } from "../version.ts";
 import { capDb, DB_CAP, encodeManifest, type GoldenFiles, type IoSpec, type Manifest, type OutputTolerance, sha256Hex } from "./manifest.ts";
 import { type TarEntry, writeTar } from "./tar.ts";
+import { openChain } from "./chain.ts";
 
 /** What {@linkcode bundle} packs; each optional field's default is in its doc. */
 export interface BundleOptions {
@@ -46,6 +47,13 @@ export interface BundleOptions {
   quantization?: Manifest["quantization"];
   /** The preprocessing the eval data went through. Default: none (`null`). */
   preprocessing?: Record<string, unknown> | null;
+  /**
+   * A split model (`quantize --split`): `model` is then the device part, and
+   * these are the float host parts, the whole quantized model the parts cut
+   * from (the eval runs it: the parts in sequence compute it), and the values
+   * passed between the parts. Default: not split.
+   */
+  split?: { head?: Uint8Array; tail?: Uint8Array; whole: Uint8Array; cut: Record<string, string[]> };
   /** Extra JSON for `report.json` (e.g. the quantize report). Default: none. */
   report?: Record<string, unknown>;
   /** Progress of the long steps. Default: none. */
@@ -86,7 +94,12 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
   }
   const runtimes = await Promise.all((opts.runtimes ?? ["node", "web"]).map(resolveRuntime));
   if (!runtimes.length) throw new RangeError("bundle: runtimes must name at least one runtime");
-  const evaluation = await compareModels(opts.fp32, opts.model, opts.eval, {
+  const split = opts.split;
+  const whole = split ? decodeModel(split.whole) : decoded;
+  const outputNames = whole.graph.outputs.map((v) => v.name);
+  const open = (rt: Runtime): Promise<Session> =>
+    split ? openChain({ head: split.head, device: opts.model, tail: split.tail }, { device: rt, host: rt }, outputNames) : rt.createSession(opts.model);
+  const evaluation = await compareModels(opts.fp32, split?.whole ?? opts.model, opts.eval, {
     runtime: runtimes[0],
     metrics: opts.metrics ?? {},
     onProgress: (d, t) => opts.onProgress?.("evaluate", d, t),
@@ -94,6 +107,8 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
 
   const count = Math.min(opts.golden ?? 4, opts.eval.size);
   const entries: TarEntry[] = [{ name: "model.onnx", data: opts.model }];
+  if (split?.head) entries.push({ name: "host-head.onnx", data: split.head });
+  if (split?.tail) entries.push({ name: "host-tail.onnx", data: split.tail });
   const golden: Manifest["golden"] = [];
   const spread = new Map<string, { maxAbs: number; minSqnr: number; quantSqnr: number; maxRef: number; minPower: number }>();
   const outputDims = new Map<string, number[]>();
@@ -101,8 +116,8 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
   const fp32 = await runtimes[0].createSession(opts.fp32);
   const int8: Session[] = [];
   try {
-    for (const rt of runtimes) int8.push(await rt.createSession(opts.model));
-    const names = int8[0].outputNames;
+    for (const rt of runtimes) int8.push(await open(rt));
+    const names = outputNames;
     for (let i = 0; i < count; i++) {
       const feeds = await feedsOf(opts.eval, i, int8[0]);
       const ref = await fp32.run(feeds, names);
@@ -146,7 +161,9 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
 
   const tolerances: Record<string, OutputTolerance> = {};
   for (const [name, s] of spread) {
-    const step = outputStep(decoded, name);
+    // A float host tail makes the outputs it produces float.
+    const tail = split?.tail ? decodeModel(split.tail) : undefined;
+    const step = tail?.graph.nodes.some((n) => n.outputs.includes(name)) ? 0 : outputStep(decoded, name);
     const spreadSqnrDb = capDb(s.minSqnr);
     // Twice what two runtimes were seen to differ by, and never below one output step: a runtime that
     // rounds the last requantization the other way is still right. A float output gets float32 noise.
@@ -180,11 +197,17 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
   const { manifest, bytes } = await encodeManifest({
     formatVersion: 1,
     edgeq: VERSION,
-    files: { model: "model.onnx", report: "report.json" },
+    files: {
+      model: "model.onnx",
+      ...(split?.head ? { hostHead: "host-head.onnx" as const } : {}),
+      ...(split?.tail ? { hostTail: "host-tail.onnx" as const } : {}),
+      report: "report.json",
+    },
+    ...(split ? { split: { cut: split.cut } } : {}),
     target: opts.profile,
     quantization: opts.quantization ?? { by: "given", passes: [] },
-    inputs: int8Names(decoded.graph.inputs, decoded).map((n) => io(n, inputDims, decoded.graph.inputs)),
-    outputs: decoded.graph.outputs.map((v) => io(v.name, outputDims, decoded.graph.outputs)),
+    inputs: int8Names(whole.graph.inputs, whole).map((n) => io(n, inputDims, whole.graph.inputs)),
+    outputs: whole.graph.outputs.map((v) => io(v.name, outputDims, whole.graph.outputs)),
     preprocessing: opts.preprocessing ?? null,
     entries: table,
     eval: {

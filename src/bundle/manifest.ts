@@ -48,6 +48,8 @@ export interface Manifest {
   /** The edgeq version that wrote it. */
   edgeq: string;
   files: { model: "model.onnx"; hostHead?: "host-head.onnx"; hostTail?: "host-tail.onnx"; report?: "report.json" };
+  /** For a split model: the values the parts pass (head → device, device → tail, head → tail). */
+  split?: { cut: Record<string, string[]> };
   /** The target profile, resolved. */
   target: TargetProfile;
   quantization: {

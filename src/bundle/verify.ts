@@ -17,6 +17,7 @@ import type { TargetProfile } from "../targets/types.ts";
 import { validateModel } from "../validate/validate.ts";
 import { capDb, type Manifest, manifestProblems, sha256Hex } from "./manifest.ts";
 import { readTar, type TarLimits } from "./tar.ts";
+import { openChain } from "./chain.ts";
 
 /** Options of {@linkcode verifyBundle}; each field's default is in its doc. */
 export interface VerifyOptions {
@@ -26,6 +27,8 @@ export interface VerifyOptions {
   limits: Partial<TarLimits>;
   /** How messages name the bundle, e.g. its file. Default `"bundle"`. */
   source: string;
+  /** The runtime that runs a split model's float host parts, or its name. Default: `runtime`. */
+  hostRuntime: Runtime | RuntimeName;
   /** Session options for the runtime. Default `{}`. */
   session: Partial<SessionOptions>;
 }
@@ -161,11 +164,19 @@ export async function verifyBundle(bytes: Uint8Array, opts: Partial<VerifyOption
     check: "target",
     entry: m.files.model,
     ok: errors.length === 0,
-    detail: errors.length ? `${errors.length} violations of "${profile.name}": ${errors[0]}` : `valid for "${profile.name}" (${validation.rules.length} rules)`,
+    detail: errors.length ? `${errors.length} violations of "${profile.name}": ${errors[0]}` : `no violations of "${profile.name}"`,
   });
 
   // The golden inputs on this runtime against the INT8 references.
-  const session = await runtime.createSession(entries.get(m.files.model)!, { ...opts.session, modelName: `${source}:${m.files.model}` });
+  const host = m.files.hostHead || m.files.hostTail ? await resolveRuntime(opts.hostRuntime ?? runtime) : undefined;
+  const session = host
+    ? await openChain(
+      { head: m.files.hostHead && entries.get(m.files.hostHead), device: entries.get(m.files.model)!, tail: m.files.hostTail && entries.get(m.files.hostTail) },
+      { device: runtime, host },
+      m.outputs.map((o) => o.name),
+      { ...opts.session, modelName: `${source}:` },
+    )
+    : await runtime.createSession(entries.get(m.files.model)!, { ...opts.session, modelName: `${source}:${m.files.model}` });
   try {
     for (const g of m.golden) {
       const feeds: Record<string, TensorValue> = {};
@@ -203,7 +214,7 @@ export async function verifyBundle(bytes: Uint8Array, opts: Partial<VerifyOption
     ok: failed.length === 0,
     detail: failed.length
       ? `${failed.length} of ${report.golden.length} outputs out of tolerance on ${runtime.name}, first: "${failed[0].output}" of sample ${failed[0].sample}`
-      : `${m.golden.length} samples × ${Object.keys(m.tolerances.outputs).length} outputs within tolerance on ${runtime.name}`,
+      : `${m.golden.length} samples × ${Object.keys(m.tolerances.outputs).length} outputs within tolerance on ${runtime.name}${host ? ` (host parts on ${host.name})` : ""}`,
   });
   return done();
 }

@@ -1,0 +1,43 @@
+/**
+ * verifyBundle in real headless Chromium (Debian's chromium, driven by
+ * playwright-core): the page fetches a bundle of the PaddleOCR classifier
+ * from localhost and verifies it with onnxruntime-web, as a browser
+ * deployment would. With EDGEQ_ARTIFACTS set (CI), the page's screenshot is
+ * saved there.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import process from "node:process";
+import { classifier } from "../src/bundle/_testing.ts";
+import type { VerifyReport } from "../src/bundle/verify.ts";
+import { findChromium, inChromium } from "./browser/chromium.ts";
+
+test("verifyBundle passes in headless Chromium on onnxruntime-web; a tampered bundle fails there too", async () => {
+  assert.ok(findChromium(), "Chromium is needed: apt-get install chromium (.ci/run does), or set CHROMIUM");
+  const { tar } = await classifier();
+  const bad = new Uint8Array(tar);
+  // A byte inside the model's entry (the first entries are the golden files, then manifest.json, model.onnx).
+  bad[bad.length - 200_000] ^= 1;
+  const { value, screenshot, errors } = await inChromium<{ good: VerifyReport; bad: VerifyReport }>(
+    { "/cls.tar": tar, "/bad.tar": bad },
+    `(async () => ({ good: await edgeqVerify("/cls.tar"), bad: await edgeqVerify("/bad.tar") }))()`,
+  );
+  assert.equal(errors, []);
+  const { good } = value;
+  assert.is(good.ok, true, JSON.stringify(good.checks));
+  assert.is(good.runtime, "web");
+  assert.equal(good.checks.map((c) => [c.check, c.ok]), [["manifest", true], ["entries", true], ["target", true], ["golden", true]]);
+  assert.is(good.golden.length, 3);
+  assert.ok(good.golden.every((g) => g.ok && g.maxAbsDiff <= g.tolerance.maxAbsDiff));
+  assert.is(value.bad.ok, false);
+  assert.equal(value.bad.checks.filter((c) => !c.ok).map((c) => c.entry), ["model.onnx"]);
+  assert.ok(screenshot.length > 1000 && screenshot[1] === 0x50, "a PNG screenshot");
+  if (process.env.EDGEQ_ARTIFACTS) {
+    fs.mkdirSync(process.env.EDGEQ_ARTIFACTS, { recursive: true });
+    fs.writeFileSync(path.join(process.env.EDGEQ_ARTIFACTS, `verify-chromium-${"Deno" in globalThis ? "deno" : "node"}.png`), screenshot);
+  }
+});
+
+test.run();
