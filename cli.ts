@@ -67,6 +67,7 @@ import {
   type RuntimeName,
   RUNTIME_NAMES,
   verifyBundle,
+  readTar,
 } from "./mod.ts";
 import { pathToFileURL } from "node:url";
 
@@ -672,11 +673,15 @@ cli
   .option("--runtime <r>", "node (default), web (onnxruntime-web, wasm) or a module path exporting edgeq's Runtime as `runtime` or default")
   .option("--max-entry-size <bytes>", `Largest entry accepted (default ${DEFAULT_TAR_LIMITS.maxEntryBytes}; K/M/G suffixes)`)
   .option("--max-bundle-size <bytes>", `Largest bundle accepted (default ${DEFAULT_TAR_LIMITS.maxTotalBytes}; K/M/G suffixes)`)
+  .option("--extract <dir>", "Also write the bundle's entries into DIR (a new or empty folder), after the safety checks")
   .option("--json", "Print the report as one JSON document")
   .example("edgeq verify cls.tar")
   .example("edgeq verify cls.tar --runtime web --json")
   .example("edgeq verify cls.tar --runtime ./vendor-runtime.mjs")
-  .action(async (file: string, f: { runtime?: string; maxEntrySize?: string | number; maxBundleSize?: string | number; json?: boolean }) => {
+  .action(async (file: string, f: { runtime?: string; maxEntrySize?: string | number; maxBundleSize?: string | number; extract?: string; json?: boolean }) => {
+    if (f.extract && fs.existsSync(f.extract) && (!fs.statSync(f.extract).isDirectory() || fs.readdirSync(f.extract).length)) {
+      throw new InputError(`Refusing to extract into "${f.extract}": not an empty folder`);
+    }
     const limits = {
       maxEntryBytes: bytesOption("--max-entry-size", f.maxEntrySize, DEFAULT_TAR_LIMITS.maxEntryBytes),
       maxTotalBytes: bytesOption("--max-bundle-size", f.maxBundleSize, DEFAULT_TAR_LIMITS.maxTotalBytes),
@@ -694,9 +699,12 @@ cli
     if (size > limits.maxTotalBytes) throw new InputError(`Cannot read bundle "${file}": ${size} bytes, over the bundle limit of ${limits.maxTotalBytes} (--max-bundle-size)`);
     // A vendor's runtime runs the device model; the float host parts of a split bundle run on onnxruntime-node.
     const hostRuntime = typeof runtime === "string" ? runtime : "node";
-    const report = await verifyBundle(new Uint8Array(fs.readFileSync(file)), { runtime, hostRuntime, limits, source: file });
+    const bytes = new Uint8Array(fs.readFileSync(file));
+    const report = await verifyBundle(bytes, { runtime, hostRuntime, limits, source: file });
+    if (f.extract) extractEntries(await readTar(bytes, file, limits), f.extract);
     if (f.json) print(JSON.stringify({ bundle: file, ...report }, jsonNumbers, 2));
     else print(formatVerifyReport(report, file));
+    if (f.extract && !f.json) print(`extracted ${report.entries} entries to ${f.extract}`);
     process.exitCode = report.ok ? 0 : 1;
   });
 
@@ -710,6 +718,27 @@ function accuracyLines(m: Manifest): string[] {
     lines.push(`output "${o.name}": SQNR ${o.sqnrDb.toFixed(1)} dB, cosine ${o.cosine.toFixed(4)}${o.top1Agreement !== undefined ? `, top-1 agreement ${pct(o.top1Agreement)}` : ""}`);
   }
   return lines;
+}
+
+/**
+ * Writes checked entries (safe relative names, see readTar) under `dir`:
+ * into a sibling temporary folder first, renamed into place when complete.
+ */
+function extractEntries(entries: ReadonlyMap<string, Uint8Array>, dir: string): void {
+  const target = path.resolve(dir);
+  const tmp = `${target}.${process.pid}.partial`;
+  try {
+    for (const [name, data] of entries) {
+      const file = path.join(tmp, ...name.split("/"));
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, data);
+    }
+    if (fs.existsSync(target)) fs.rmdirSync(target);
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw new InputError(`Cannot extract into "${dir}": ${(e as Error).message}`);
+  }
 }
 
 /** A byte count option: an integer with an optional K/M/G (binary) suffix. */

@@ -77,12 +77,18 @@ test("bundle gives the same bytes from another folder and time zone", async () =
 
 test("verify: exit 0 and a pass table; --json; --runtime web", async () => {
   const tar = await clsBundle();
-  const [text, json] = await Promise.all([edgeq("verify", tar), edgeq("verify", tar, "--runtime", "web", "--json")]);
+  const into = path.join(tempDir("edgeq-b-x-"), "out");
+  const [text, json] = await Promise.all([edgeq("verify", tar, "--extract", into), edgeq("verify", tar, "--runtime", "web", "--json")]);
   assert.is(text.code, 0, text.stderr);
   assert.match(text.stdout, /^.*cls\.tar: 12 entries, \d+ bytes, target npu-int8-only, edgeq [0-9.]+; runtime node\n/);
   assert.match(text.stdout, /ok {4}manifest manifest\.json: format 1, written by edgeq/);
   assert.match(text.stdout, /ok {4}golden {3}3 samples × 1 outputs within tolerance on node/);
-  assert.match(text.stdout, /\nPASS in [0-9.]+ s\n$/);
+  assert.match(text.stdout, /\nPASS in [0-9.]+ s\nextracted 12 entries to .*out\n$/);
+  const entries = await readTar(new Uint8Array(fs.readFileSync(tar)), tar);
+  for (const [name, data] of entries) assert.equal(new Uint8Array(fs.readFileSync(path.join(into, name))), data, name);
+  const again = await edgeq("verify", tar, "--extract", into);
+  assert.is(again.code, 2);
+  assert.equal(messages(again), [`edgeq: Refusing to extract into "${into}": not an empty folder`]);
   assert.is(json.code, 0, json.stderr);
   const r = JSON.parse(json.stdout);
   assert.is(r.ok, true);
