@@ -113,6 +113,11 @@ test("verify re-validates against the embedded target and checks the golden outp
   const target = float.checks.find((c) => c.check === "target")!;
   assert.not.ok(target.ok);
   assert.match(target.detail, /violations of "npu-int8-only": /);
+  // An embedded profile edited into one no target file could be, resealed: refused as a profile.
+  const profile = await verifyBundle(await edited(async (e) => {
+    await resealed(e, (m) => void ((m.target as unknown as { weights: { dtype: string } }).weights.dtype = "int4"));
+  }), { source: "cls.tar" });
+  assert.equal(failures(profile), ['target manifest.json: the embedded profile is not a valid profile: weights.dtype must be "int8", got "int4"']);
   // Tolerances tightened below what the runtime reproduces (zero error is within 0, so move the reference).
   const tight = await verifyBundle(await edited(async (e) => {
     await resealed(e, (m) => void (m.tolerances.outputs["softmax_0.tmp_0"].minSqnrDb = 250));

@@ -13,6 +13,8 @@ import { maxAbsDiff, sqnrDb } from "../eval/metrics.ts";
 import { decodeModel } from "../onnx/decode.ts";
 import type { Runtime, RuntimeName, SessionOptions, TensorValue } from "../runtime/types.ts";
 import { profileProblems } from "../targets/check.ts";
+import { schemaErrors } from "../targets/schema.ts";
+import { TARGET_SCHEMA } from "../targets/target_schema.ts";
 import type { TargetProfile } from "../targets/types.ts";
 import { validateModel } from "../validate/validate.ts";
 import { capDb, type Manifest, manifestProblems, sha256Hex } from "./manifest.ts";
@@ -146,7 +148,8 @@ export async function verifyBundle(bytes: Uint8Array, opts: Partial<VerifyOption
 
   // The model against the target it claims.
   const profile = m.target as TargetProfile;
-  const bad = profileProblems(profile);
+  const schemaBad = schemaErrors(profile, TARGET_SCHEMA);
+  const bad = schemaBad.length ? schemaBad : profileProblems(profile);
   if (bad.length) {
     check({ check: "target", entry: "manifest.json", ok: false, detail: `the embedded profile is not a valid profile: ${bad[0]}` });
     return done();

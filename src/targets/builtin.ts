@@ -9,12 +9,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { JsonSchema } from "./schema.ts";
+import { TARGET_SCHEMA } from "./target_schema.ts";
 
 // From src/targets/ the package root is two levels up; from dist/src/targets/, three.
 const CANDIDATES = ["../../targets/", "../../../targets/"];
 
 let dir: string | undefined;
-let schema: JsonSchema | undefined;
 
 /**
  * The folder holding the built-in profiles and `schema.json`.
@@ -55,8 +55,7 @@ export function builtinTargetFile(name: string): string | undefined {
   return builtinTargetNames().includes(name) ? path.join(targetsDir(), `${name}.json`) : undefined;
 }
 
-/** `targets/schema.json`, parsed once. */
+/** `targets/schema.json` (imported with the code, see {@linkcode TARGET_SCHEMA}). */
 export function targetSchema(): JsonSchema {
-  schema ??= JSON.parse(fs.readFileSync(path.join(targetsDir(), "schema.json"), "utf8")) as JsonSchema;
-  return schema;
+  return TARGET_SCHEMA;
 }
