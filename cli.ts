@@ -8,21 +8,39 @@
 import { cac, type Command } from "cac";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import {
-  type CalibMethod,
-  EXCLUDE_PRESETS,
-  type ExcludePreset,
-  type Model,
-  type PassName,
+import type {
+  CalibMethod,
+  ExcludePreset,
+  Model,
+  PassName,
+  PreprocessSpec,
+  SplitModels,
+  SplitPlan,
+  TargetProfile,
+  QuantizeOptions,
+  ReportFormat,
+  Manifest,
+  MetricFactory,
+  Runtime,
+  RuntimeName,
+} from "./mod.ts";
+import { InputError, RuntimeModelError, TargetViolationError } from "./src/errors.ts";
+import { VERSION } from "./src/version.ts";
+import { listTargets, loadTarget } from "./src/targets/load.ts";
+import { EXCLUDE_PRESETS } from "./src/passes/settings.ts";
+import { RUNTIME_NAMES } from "./src/runtime/mod.ts";
+import { DEFAULT_TAR_LIMITS } from "./src/bundle/limits.ts";
+
+// Start-up: `--version`, `targets` and bare help load only the few modules above; every other
+// command loads the library (ONNX I/O, passes, runtimes…) once, before the commands are declared.
+const LIGHT = ((a) => a.length === 0 || (a.length === 1 && ["--version", "-v", "--help", "-h"].includes(a[0])) || a[0] === "targets")(process.argv.slice(2));
+const {
   compareModels,
   encodeModel,
   formatEvalReport,
   formatInspect,
   formatReport,
-  InputError,
   inspectModel,
-  listTargets,
-  loadTarget,
   makeShapesStatic,
   normalize,
   openDataset,
@@ -31,44 +49,29 @@ import {
   parseInputValues,
   freezeInputs,
   parsePreprocessSpec,
-  type PreprocessSpec,
   quantizeModel,
   planSplit,
   cutModel,
-  type SplitModels,
-  type SplitPlan,
-  type TargetProfile,
   recordShapes,
   getRuntime,
-  type QuantizeOptions,
   quantizeOptionsFor,
   readModel,
-  RuntimeModelError,
   REPORT_FORMATS,
-  type ReportFormat,
   resolvePassSettings,
   resolveQuantizeOptions,
   targetPreflight,
-  TargetViolationError,
   validateModel,
-  VERSION,
   writeModel,
   atomicWrite,
   bundle,
   classifierMetric,
   decodeModel,
-  DEFAULT_TAR_LIMITS,
   detectorMetric,
   formatVerifyReport,
-  type Manifest,
-  type MetricFactory,
   recognizerMetric,
-  type Runtime,
-  type RuntimeName,
-  RUNTIME_NAMES,
   verifyBundle,
   readTar,
-} from "./mod.ts";
+} = LIGHT ? ({} as typeof import("./mod.ts")) : await import("./mod.ts");
 import { pathToFileURL } from "node:url";
 
 const cli = cac("edgeq");

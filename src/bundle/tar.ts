@@ -16,22 +16,8 @@ export interface TarEntry {
   readonly data: Uint8Array;
 }
 
-/** Size limits a reader enforces; each field's default is in its doc. */
-export interface TarLimits {
-  /** Largest entry accepted, in bytes. Default 1 GiB. */
-  maxEntryBytes: number;
-  /** Largest archive accepted (all entries and headers), in bytes. Default 2 GiB. */
-  maxTotalBytes: number;
-  /** Most entries accepted. Default 10 000. */
-  maxEntries: number;
-}
-
-/** Defaults of {@linkcode TarLimits}. */
-export const DEFAULT_TAR_LIMITS: Readonly<TarLimits> = {
-  maxEntryBytes: 2 ** 30,
-  maxTotalBytes: 2 ** 31,
-  maxEntries: 10_000,
-};
+export { DEFAULT_TAR_LIMITS, type TarLimits } from "./limits.ts";
+import { DEFAULT_TAR_LIMITS, type TarLimits } from "./limits.ts";
 
 /**
  * An archive edgeq will not read: an unsafe or non-regular entry, a size

@@ -30,7 +30,8 @@ export function targetsDir(): string {
     const url = new URL(rel, import.meta.url);
     if (url.protocol !== "file:") continue;
     const d = fileURLToPath(url);
-    if (fs.existsSync(path.join(d, "schema.json"))) return (dir = d);
+    // dist/targets/ holds only the schema the build copied beside its import: look for a profile.
+    if (fs.existsSync(path.join(d, "schema.json")) && fs.existsSync(path.join(d, "cpu-mixed.json"))) return (dir = d);
   }
   throw new Error(`Cannot find the built-in targets/ folder next to ${import.meta.url}`);
 }
