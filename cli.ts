@@ -407,7 +407,7 @@ async function quantizeFile(file: string, f: QuantizeFlags, mode: { write: boole
     passes: settings.passes,
     passSettings,
     calibration: { method: method as CalibMethod | undefined, samples, histogramSample },
-    onProgress: (step, done, total) => step === "calibrate" && progress(`calibrating ${done}/${total}`),
+    onProgress: (step, done, total) => step === "calibrate" && progress("calibrating", done, total),
   });
   progress("");
   let parts: SplitModels | undefined;
@@ -433,7 +433,7 @@ async function quantizeFile(file: string, f: QuantizeFlags, mode: { write: boole
   }
   const evaluation = evalData
     ? await compareModels(fp32!, encodeModel(model).bytes, evalData, {
-      onProgress: (done, total) => progress(`evaluating ${done}/${total}`),
+      onProgress: (done, total) => progress("evaluating", done, total),
     })
     : undefined;
   progress("");
@@ -539,24 +539,36 @@ function jsonNumbers(_key: string, v: unknown): unknown {
   return typeof v === "number" && !Number.isFinite(v) ? String(v) : v;
 }
 
-/** Progress on stderr: one rewritten line on a terminal, sparse lines otherwise. */
-function progressLine(): (text: string) => void {
+/**
+ * Progress on stderr, as `calibrating 12/64, 8.1/s, 5 s left`: on a terminal
+ * one line rewritten in place; otherwise (logs, CI) a line every 5 s, and
+ * nothing for a step that ends within 2 s. `progress("")` ends the step.
+ */
+function progressLine(): (step: string, done?: number, total?: number) => void {
   const tty = process.stderr.isTTY;
-  let last = 0;
-  let shown = false;
-  return (text) => {
-    if (!text) {
+  let current = "", started = 0, printed = 0, shown = false;
+  return (step, done = 0, total = 0) => {
+    if (!step) {
       if (shown && tty) process.stderr.write("\r\x1b[K");
       shown = false;
+      current = "";
       return;
     }
-    const now = Date.now();
+    const now = performance.now();
+    if (step !== current) {
+      current = step;
+      started = printed = now;
+    }
+    const elapsed = (now - started) / 1000;
+    const rate = elapsed > 0 ? done / elapsed : 0;
+    const eta = rate > 0 ? Math.ceil((total - done) / rate) : undefined;
+    const text = `${step} ${done}/${total}${done >= 2 && eta !== undefined ? `, ${rate >= 10 ? rate.toFixed(0) : rate.toFixed(1)}/s, ${eta} s left` : ""}`;
     if (tty) {
       process.stderr.write(`\r\x1b[K${text}`);
       shown = true;
-    } else if (now - last > 2000) {
+    } else if (now - started > 2000 && now - printed > 5000) {
       process.stderr.write(`${text}\n`);
-      last = now;
+      printed = now;
     }
   };
 }
@@ -652,7 +664,7 @@ recipeOptions(cli.command("bundle <model>", "Quantize (or take --quantized), eva
       preprocessing: "preprocess" in evalData ? { ...(evalData as { preprocess: object }).preprocess } as Record<string, unknown> : null,
       report: quantizeReport,
       split,
-      onProgress: (step, done, total) => progress(`${step === "evaluate" ? "evaluating" : "golden samples"} ${done}/${total}`),
+      onProgress: (step, done, total) => progress(step === "evaluate" ? "evaluating" : "golden samples", done, total),
     });
     progress("");
     try {

@@ -147,7 +147,7 @@ Format("text: a verdict, then each failing rule with its nodes and fix, then the
   const report = sample();
   const text = formatReport(report, "text");
   const lines = text.split("\n");
-  assert.match(lines[0], new RegExp(`^${FILE.replace(/[.#]/g, "\\$&")} against npu-test: FAIL, ${report.summary.errors} errors, 0 warnings`));
+  assert.match(lines[0], new RegExp(`^${FILE.replace(/[.#]/g, "\\$&")} against npu-test: FAIL, ${report.summary.errors} errors, 0 warnings \\(${report.summary.rulesChecked} rules checked, \\d+ violated\\)$`));
   assert.ok(lines.includes("error float-island: Op computes in float on an integer-only target (4 errors)"));
   assert.ok(lines.some((l) => l.startsWith(`  ${ODD}: Conv "${ODD}" computes in float`)));
   assert.ok(lines.includes("  fix: quantize with --target npu-test so every op gets QuantizeLinear/DequantizeLinear, or replace ops that have no integer form"));

@@ -18,7 +18,7 @@ export interface TextOptions {
  * @example
  * ```ts
  * console.log(formatText(validateModel(model, profile, { file: "m.onnx" })));
- * // m.onnx against npu-int8-only: FAIL, 3 errors, 0 warnings in 1 of 12 rules
+ * // m.onnx against npu-int8-only: FAIL, 3 errors, 0 warnings (12 rules checked, 1 violated)
  * ```
  */
 export function formatText(report: Report, opts: Partial<TextOptions> = {}): string {
@@ -27,7 +27,7 @@ export function formatText(report: Report, opts: Partial<TextOptions> = {}): str
   const failed = report.rules.filter((r) => r.violations.length);
   const lines = [
     `${report.model ?? "model"} against ${report.target}: ${s.errors ? "FAIL" : "PASS"}, ${plural(s.errors, "error")}, ` +
-    `${plural(s.warnings, "warning")} in ${failed.length} of ${s.rulesChecked} rules`,
+    `${plural(s.warnings, "warning")} (${s.rulesChecked} rules checked, ${failed.length ? `${failed.length} violated` : "none violated"})`,
   ];
   for (const r of failed) lines.push("", ...ruleLines(r, max));
   const passed = report.rules.filter((r) => r.applies && !r.violations.length).map((r) => r.id);
