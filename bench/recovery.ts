@@ -113,6 +113,7 @@ function recipes(profile: TargetProfile): Recipe[] {
   const rs = { ...bc, label: "+ range selection (MSE)", method: "mse" as const };
   const rows: Recipe[] = [core, fus, cle, bc, rs];
   const after = rs.label;
+  rows.push({ ...rs, label: "  without bias correction", passes: rs.passes.filter((p) => p !== "bias-correction"), base: after });
   rows.push({ ...rs, label: "  percentile instead", method: "percentile", base: after });
   rows.push({ ...rs, label: "  entropy instead", method: "entropy", base: after });
   rows.push({ ...rs, label: "  + high-bias absorption", passes: [...rs.passes, "high-bias-absorption"], base: after });
