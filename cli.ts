@@ -71,6 +71,7 @@ const {
   recognizerMetric,
   verifyBundle,
   readTar,
+  renderReport,
 } = LIGHT ? ({} as typeof import("./mod.ts")) : await import("./mod.ts");
 import { pathToFileURL } from "node:url";
 
@@ -246,6 +247,8 @@ interface QuantizeOutcome {
   profile: TargetProfile | undefined;
   /** The model as quantized (whole, before any split). */
   model: Model;
+  /** The float model as the quantizer read it (after the graph passes), when asked for (`keepFloat`). */
+  floatGraph: Model | undefined;
   /** The FP32 model with the frozen inputs, when asked for (`--eval` or `keepFp32`). */
   fp32: Uint8Array | undefined;
   fixedShapes: Record<string, { from: (number | string | null)[] | null; to: number[]; source: string }>;
@@ -266,7 +269,7 @@ interface QuantizeOutcome {
  * target's preflight, shapes, split, calibration, QDQ; writes `--out` (and
  * the host parts) when `write`. `bundle` runs it without writing.
  */
-async function quantizeFile(file: string, f: QuantizeFlags, mode: { write: boolean; keepFp32?: boolean }): Promise<QuantizeOutcome> {
+async function quantizeFile(file: string, f: QuantizeFlags, mode: { write: boolean; keepFp32?: boolean; keepFloat?: boolean }): Promise<QuantizeOutcome> {
   if (!f.calib) throw new InputError("Missing option --calib: a folder of calibration samples");
   if (f.perChannel && f.perTensor) throw new InputError("Options --per-channel and --per-tensor exclude each other");
   if (f.activations !== undefined && f.activations !== "uint8" && f.activations !== "int8") {
@@ -401,6 +404,7 @@ async function quantizeFile(file: string, f: QuantizeFlags, mode: { write: boole
   calib ??= await openCalib();
   const evalData = f.eval ? await openDataset(f.eval, inputs, { preprocess }) : undefined;
   const progress = progressLine();
+  let floatGraph: Model | undefined;
   const report = await quantizeModel(model, calib, {
     ...options,
     profile: profile ?? loadTarget("cpu-mixed"),
@@ -408,6 +412,7 @@ async function quantizeFile(file: string, f: QuantizeFlags, mode: { write: boole
     passSettings,
     calibration: { method: method as CalibMethod | undefined, samples, histogramSample },
     onProgress: (step, done, total) => step === "calibrate" && progress("calibrating", done, total),
+    onFloatGraph: mode.keepFloat ? (m) => (floatGraph = m) : undefined,
   });
   progress("");
   let parts: SplitModels | undefined;
@@ -450,7 +455,7 @@ async function quantizeFile(file: string, f: QuantizeFlags, mode: { write: boole
     }
     : undefined;
   return {
-    file, out, target, profile, model, fp32, fixedShapes, inputValues, splitReport, parts, partFiles, report, validation, evaluation, early, preprocess,
+    file, out, target, profile, model, fp32, floatGraph, fixedShapes, inputValues, splitReport, parts, partFiles, report, validation, evaluation, early, preprocess,
     settings: { passes: settings.passes },
   };
 }
@@ -618,6 +623,7 @@ recipeOptions(cli.command("bundle <model>", "Quantize (or take --quantized), eva
     let fp32: Uint8Array, int8: Uint8Array, profile: TargetProfile, quantization: Manifest["quantization"], preprocess: Partial<PreprocessSpec> | undefined;
     let quantizeReport: Record<string, unknown> | undefined;
     let split: { head?: Uint8Array; tail?: Uint8Array; whole: Uint8Array; cut: Record<string, string[]> } | undefined;
+    let reference: Uint8Array | undefined, passes: { pass: string; summary: string; nodes: string[] }[] | undefined;
     if (f.quantized) {
       if (f.calib) throw new InputError("Options --quantized and --calib exclude each other: the model is already quantized");
       profile = loadTarget(f.target);
@@ -628,7 +634,9 @@ recipeOptions(cli.command("bundle <model>", "Quantize (or take --quantized), eva
       preprocess = f.preprocess ? readPreprocess(f.preprocess) : undefined;
       quantization = { by: "given", passes: [], ...(Object.keys(inputValues).length ? { inputValues } : {}) };
     } else {
-      const q = await quantizeFile(file, { ...f, eval: undefined }, { write: false, keepFp32: true });
+      const q = await quantizeFile(file, { ...f, eval: undefined }, { write: false, keepFp32: true, keepFloat: true });
+      reference = q.floatGraph && encodeModel(q.floatGraph).bytes;
+      passes = q.report.passes.map((p) => ({ pass: p.pass, summary: p.summary, nodes: p.nodes }));
       fp32 = q.fp32!;
       int8 = encodeModel(q.parts?.device ?? q.model).bytes;
       if (q.parts) {
@@ -664,6 +672,9 @@ recipeOptions(cli.command("bundle <model>", "Quantize (or take --quantized), eva
       preprocessing: "preprocess" in evalData ? { ...(evalData as { preprocess: object }).preprocess } as Record<string, unknown> : null,
       report: quantizeReport,
       split,
+      reference,
+      passes,
+      title: path.basename(file),
       onProgress: (step, done, total) => progress(step === "evaluate" ? "evaluating" : "golden samples", done, total),
     });
     progress("");
@@ -781,6 +792,76 @@ async function runtimeOption(v: string | undefined): Promise<Runtime | RuntimeNa
   }
   return rt as Runtime;
 }
+
+cli
+  .command("report <model>", "Write the HTML report of a quantized model or of a bundle (.tar): one self-contained page with charts")
+  .option("-o, --out <file>", "Report to write (default: <name>.report.html in the current folder)")
+  .option("--target <name|path>", "MODEL: validate against this target and show the result")
+  .option("--fp32 <file>", "MODEL: the FP32 model it was made from (sizes; with --eval, metrics and latency)")
+  .option("--eval <dir>", "MODEL: held-out samples to compare FP32 and INT8 on (needs --fp32)")
+  .option("--metric <name>", `MODEL with --eval: task metric on the labels: ${Object.keys(METRICS).join(", ")}`)
+  .option("--dictionary <file>", "--metric recognizer: the character dictionary")
+  .example("edgeq report cls.tar -o cls.html            # the bundle's own report (per-layer SQNR included)")
+  .example("edgeq report cls.int8.onnx --target npu-int8-only --fp32 cls.onnx --eval eval/ -o cls.html")
+  .action(async (file: string, f: { out?: string; target?: string; fp32?: string; eval?: string; metric?: string; dictionary?: string }) => {
+    const out = f.out ?? `${path.basename(file).replace(/\.(onnx|tar)$/i, "")}.report.html`;
+    for (const input of [file, f.fp32]) {
+      if (input && path.resolve(out) === path.resolve(input)) throw new InputError(`Refusing to overwrite the input "${input}": choose another --out`);
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(fs.readFileSync(file));
+    } catch {
+      throw new InputError(`Cannot read "${file}": no such file`);
+    }
+    let html: string;
+    // A tar's first header has "ustar" at offset 257.
+    if (bytes.length > 262 && new TextDecoder().decode(bytes.subarray(257, 262)) === "ustar") {
+      if (f.target || f.fp32 || f.eval) throw new InputError("Options --target, --fp32 and --eval are for a model: a bundle's report was made with the bundle");
+      const entries = await readTar(bytes, file);
+      const page = entries.get("report.html");
+      if (!page) throw new InputError(`Cannot report on bundle "${file}": it has no report.html (made by an edgeq before reports)`);
+      html = new TextDecoder().decode(page);
+    } else {
+      if (f.eval && !f.fp32) throw new InputError("Option --eval needs --fp32: the FP32 model to compare with");
+      if (f.metric !== undefined && !Object.hasOwn(METRICS, f.metric)) throw new InputError(`Option --metric must be one of ${Object.keys(METRICS).join(", ")}, got "${f.metric}"`);
+      const model = readModel(file);
+      const profile = f.target ? loadTarget(f.target) : undefined;
+      const validation = profile ? validateModel(model, profile, { file }) : undefined;
+      let evaluation: Awaited<ReturnType<typeof compareModels>> | undefined;
+      if (f.eval && f.fp32) {
+        const progress = progressLine();
+        const data = await openDataset(f.eval, model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name)));
+        const metric = f.metric ? METRICS[f.metric](f.dictionary) : undefined;
+        evaluation = await compareModels(f.fp32, bytes, data, { metrics: metric ? { [f.metric!]: metric } : {}, onProgress: (d, t) => progress("evaluating", d, t) });
+        progress("");
+      }
+      html = renderReport({
+        title: path.basename(file),
+        model,
+        target: profile?.name,
+        edgeq: VERSION,
+        eval: evaluation && {
+          samples: evaluation.samples,
+          metrics: evaluation.metrics.map((m) => ({ metric: m.metric, name: m.name, fp32: m.fp32, int8: m.quantized })),
+          outputs: evaluation.outputs,
+        },
+        sizes: { int8: bytes.length, ...(f.fp32 ? { fp32: fs.statSync(f.fp32).size } : {}) },
+        latency: evaluation && { fp32Ms: evaluation.timing.fp32Ms / evaluation.samples, int8Ms: evaluation.timing.quantizedMs / evaluation.samples, runtime: "onnxruntime-node, mean per sample" },
+        validation: validation && {
+          errors: validation.summary.errors,
+          warnings: validation.summary.warnings,
+          rules: validation.rules.filter((r) => r.applies).map((r) => ({ id: r.id, violations: r.violations.length })),
+        },
+      });
+    }
+    try {
+      atomicWrite(out, (fd) => fs.writeSync(fd, html));
+    } catch (e) {
+      throw new InputError(`Cannot write report "${out}": ${(e as Error).message}`);
+    }
+    print(`${file} → ${out} (${(html.length / 1024).toFixed(0)} KiB, ${(html.match(/<svg class="chart"/g) ?? []).length} charts)`);
+  });
 
 cli
   .command("validate <model>", "Check a model against a target profile: exit 0 clean, 1 with violations")

@@ -28,6 +28,7 @@ export * from "./src/targets/mod.ts";
 export * from "./src/validate/mod.ts";
 export * from "./src/eval/mod.ts";
 export * from "./src/bundle/mod.ts";
+export * from "./src/report/mod.ts";
 export { type InspectOptions, type InspectReport, inspectModel, type IoSpec } from "./src/inspect/inspect.ts";
 export { formatInspect } from "./src/inspect/format.ts";
 export { channelMaxAbs, NEAR_ZERO, type WeightChannels, weightChannels } from "./src/inspect/weights.ts";

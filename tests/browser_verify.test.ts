@@ -12,6 +12,7 @@ import * as path from "node:path";
 import process from "node:process";
 import { classifier } from "../src/bundle/_testing.ts";
 import type { VerifyReport } from "../src/bundle/verify.ts";
+import { readTar } from "../src/bundle/tar.ts";
 import { findChromium, inChromium } from "./browser/chromium.ts";
 
 test("verifyBundle passes in headless Chromium on onnxruntime-web; a tampered bundle fails there too", async () => {
@@ -37,6 +38,30 @@ test("verifyBundle passes in headless Chromium on onnxruntime-web; a tampered bu
   if (process.env.EDGEQ_ARTIFACTS) {
     fs.mkdirSync(process.env.EDGEQ_ARTIFACTS, { recursive: true });
     fs.writeFileSync(path.join(process.env.EDGEQ_ARTIFACTS, `verify-chromium-${"Deno" in globalThis ? "deno" : "node"}.png`), screenshot);
+  }
+});
+
+test("the bundle's report.html renders in Chromium: every chart has data points, nothing is fetched", async () => {
+  const { tar } = await classifier();
+  const html = (await readTar(tar, "cls.tar")).get("report.html")!;
+  const { value, screenshot, errors } = await inChromium<{ charts: { id: string; points: number; width: number }[]; resources: number; text: string }>(
+    { "/report.html": html },
+    `({
+      charts: [...document.querySelectorAll("svg.chart")].map((s) => ({ id: s.id, points: s.querySelectorAll("[data-pt]").length, width: s.getBoundingClientRect().width })),
+      resources: performance.getEntriesByType("resource").length,
+      text: document.body.innerText,
+    })`,
+    { page: "/report.html", fullPage: true },
+  );
+  assert.equal(errors, []);
+  assert.equal(value.charts.map((c) => c.id), ["weight-ranges", "int32-bias", "weight-scales", "layer-sqnr"]);
+  for (const c of value.charts) assert.ok(c.points > 0 && c.width > 300, `${c.id}: ${c.points} points, ${c.width} px`);
+  assert.is(value.resources, 0, "a self-contained page loads nothing");
+  assert.match(value.text, /Validation against npu-int8-only\s+PASS/);
+  assert.match(value.text, /cls accuracy/);
+  if (process.env.EDGEQ_ARTIFACTS) {
+    fs.mkdirSync(process.env.EDGEQ_ARTIFACTS, { recursive: true });
+    fs.writeFileSync(path.join(process.env.EDGEQ_ARTIFACTS, `report-chromium-${"Deno" in globalThis ? "deno" : "node"}.png`), screenshot);
   }
 });
 

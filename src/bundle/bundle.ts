@@ -9,6 +9,8 @@ import { encodeNpy } from "../data/npy.ts";
 import type { Dataset } from "../data/types.ts";
 import { TargetViolationError } from "../errors.ts";
 import { compareModels, type EvalReport } from "../eval/compare.ts";
+import { layerErrors } from "../eval/layer_errors.ts";
+import { renderReport } from "../report/report.ts";
 import { feedsOf, floatData, resolveRuntime } from "../eval/_session.ts";
 import { maxAbsDiff, sqnrDb } from "../eval/metrics.ts";
 import type { MetricFactory } from "../eval/types.ts";
@@ -54,8 +56,18 @@ export interface BundleOptions {
    * passed between the parts. Default: not split.
    */
   split?: { head?: Uint8Array; tail?: Uint8Array; whole: Uint8Array; cut: Record<string, string[]> };
+  /**
+   * The float model as the quantizer read it (after the graph passes, see
+   * `QuantizeModelOptions.onFloatGraph`): with it, the report has per-layer
+   * SQNR, measured on the first 8 eval samples. Default: none.
+   */
+  reference?: Uint8Array;
+  /** The passes that ran with the nodes each changed, for the report. Default: none. */
+  passes?: readonly { pass: string; summary: string; nodes: readonly string[] }[];
   /** Extra JSON for `report.json` (e.g. the quantize report). Default: none. */
   report?: Record<string, unknown>;
+  /** How the report names the model (e.g. its file's base name). Default `"model.onnx"`. */
+  title?: string;
   /** Progress of the long steps. Default: none. */
   onProgress?: (step: "evaluate" | "golden", done: number, total: number) => void;
 }
@@ -181,8 +193,32 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
     };
   }
 
+  const layers = opts.reference
+    ? (await layerErrors(decodeModel(opts.reference), whole, opts.eval, { runtime: runtimes[0], samples: Math.min(8, opts.eval.size) })).layers
+    : undefined;
+  const html = renderReport({
+    title: opts.title ?? "model.onnx",
+    model: decoded,
+    target: opts.profile.name,
+    edgeq: VERSION,
+    passes: opts.passes,
+    layers,
+    eval: {
+      samples: evaluation.samples,
+      metrics: evaluation.metrics.map((m) => ({ metric: m.metric, name: m.name, fp32: m.fp32, int8: m.quantized })),
+      outputs: evaluation.outputs,
+    },
+    sizes: { fp32: opts.fp32.length, int8: opts.model.length + (split?.head?.length ?? 0) + (split?.tail?.length ?? 0) },
+    validation: {
+      errors: validation.summary.errors,
+      warnings: validation.summary.warnings,
+      rules: validation.rules.filter((r) => r.applies).map((r) => ({ id: r.id, violations: r.violations.length })),
+    },
+  });
+  entries.push({ name: "report.html", data: new TextEncoder().encode(html) });
   const report = {
     ...(opts.report ?? {}),
+    ...(layers ? { layers: layers.map((l) => ({ node: l.node, opType: l.opType, value: l.value, sqnrDb: l.sqnrDb, dropDb: l.dropDb })) } : {}),
     evaluation: { samples: evaluation.samples, outputs: evaluation.outputs, metrics: evaluation.metrics },
     validation: { summary: validation.summary, rules: validation.rules.map((r) => ({ id: r.id, violations: r.violations })) },
   };
@@ -202,6 +238,7 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
       ...(split?.head ? { hostHead: "host-head.onnx" as const } : {}),
       ...(split?.tail ? { hostTail: "host-tail.onnx" as const } : {}),
       report: "report.json",
+      reportHtml: "report.html",
     },
     ...(split ? { split: { cut: split.cut } } : {}),
     target: opts.profile,

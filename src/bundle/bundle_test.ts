@@ -36,15 +36,15 @@ async function resealed(entries: Map<string, Uint8Array>, change: (m: Manifest) 
 const failures = (r: Awaited<ReturnType<typeof verifyBundle>>) => r.checks.filter((c) => !c.ok).map((c) => `${c.check} ${c.entry ?? ""}: ${c.detail}`);
 
 test("bundle: a deterministic tar with model, manifest, golden data and report; the manifest obeys its schema", async () => {
-  const { fp32, int8, tar, manifest } = await classifier();
-  const again = await bundle({ fp32, model: int8, profile, eval: dataset("eval", 12), metrics: { cls: classifierMetric() as MetricFactory }, golden: 3 });
+  const { fp32, int8, reference, passes, tar, manifest } = await classifier();
+  const again = await bundle({ fp32, model: int8, profile, eval: dataset("eval", 12), metrics: { cls: classifierMetric() as MetricFactory }, golden: 3, reference, passes, title: "cls.onnx" });
   assert.equal(again.bytes, tar, "same inputs, same bytes");
   const entries = await readTar(tar, "cls.tar");
   assert.equal([...entries.keys()], [
     "golden/0/fp32-0.npy", "golden/0/input-0.npy", "golden/0/int8-0.npy",
     "golden/1/fp32-0.npy", "golden/1/input-0.npy", "golden/1/int8-0.npy",
     "golden/2/fp32-0.npy", "golden/2/input-0.npy", "golden/2/int8-0.npy",
-    "manifest.json", "model.onnx", "report.json",
+    "manifest.json", "model.onnx", "report.html", "report.json",
   ]);
   assert.equal(entries.get("model.onnx"), int8);
   const json = JSON.parse(new TextDecoder().decode(entries.get("manifest.json")!));
@@ -163,7 +163,7 @@ test("verify: a tar with no manifest is not a bundle (InputError)", async () => 
     assert.unreachable();
   } catch (e) {
     assert.instance(e, InputError);
-    assert.is((e as Error).message, 'Cannot verify "x.tar": not an edgeq bundle (no manifest.json among its 11 entries)');
+    assert.is((e as Error).message, 'Cannot verify "x.tar": not an edgeq bundle (no manifest.json among its 12 entries)');
   }
 });
 

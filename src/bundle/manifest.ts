@@ -47,7 +47,7 @@ export interface Manifest {
   formatVersion: 1;
   /** The edgeq version that wrote it. */
   edgeq: string;
-  files: { model: "model.onnx"; hostHead?: "host-head.onnx"; hostTail?: "host-tail.onnx"; report?: "report.json" };
+  files: { model: "model.onnx"; hostHead?: "host-head.onnx"; hostTail?: "host-tail.onnx"; report?: "report.json"; reportHtml?: "report.html" };
   /** For a split model: the values the parts pass (head → device, device → tail, head → tail). */
   split?: { cut: Record<string, string[]> };
   /** The target profile, resolved. */

@@ -136,7 +136,7 @@ export async function verifyBundle(bytes: Uint8Array, opts: Partial<VerifyOption
       check({ check: "entries", entry: name, ok: false, detail: "in the bundle but not in the manifest: an added entry" });
     }
   }
-  const referenced = [m.files.model, m.files.hostHead, m.files.hostTail, m.files.report, ...m.golden.flatMap((g) => [g.inputs, g.fp32, g.int8].flatMap(Object.values))];
+  const referenced = [m.files.model, m.files.hostHead, m.files.hostTail, m.files.report, m.files.reportHtml, ...m.golden.flatMap((g) => [g.inputs, g.fp32, g.int8].flatMap(Object.values))];
   for (const name of referenced) {
     if (name !== undefined && !Object.hasOwn(m.entries, name)) {
       intact = false;

@@ -61,6 +61,12 @@ export interface QuantizeModelOptions extends QuantizeOptions {
   onProgress?: (step: "normalize" | "statistics" | "calibrate" | "quantize", done: number, total: number) => void;
   /** The target: its op set and opset range bound the passes. Default: `cpu-mixed`. */
   profile: TargetProfile;
+  /**
+   * Called with a copy of the float model as the quantizer reads it (after
+   * the graph and statistics passes, before bias correction), the reference
+   * for per-layer errors (reports, bundles). Default: none (no copy made).
+   */
+  onFloatGraph?: (model: Model) => void;
   /** The passes to run (any order; the pipeline orders them). Default: the profile's default recipe. */
   passes: readonly PassName[];
   /** Settings of the passes; defaults as in `PassSettings`. */
@@ -164,6 +170,7 @@ export async function quantizeModel(
     q.exclude = [...new Set([...q.exclude, ...reports.slice(first).flatMap((r) => r.nodes)])];
   }
   const plan = planQuantization(model, q);
+  if (opts.onFloatGraph) opts.onFloatGraph(cloneModel(model));
 
   const t1 = performance.now();
   const calibrated = stage("calibrated");

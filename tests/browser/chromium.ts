@@ -53,7 +53,7 @@ function pageScript(): Promise<string> {
   return script;
 }
 
-const TYPES: Record<string, string> = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".html": "text/html" };
+const TYPES: Record<string, string> = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".html": "text/html; charset=utf-8" };
 
 /** What one page run gave back, and a screenshot of the page. */
 export interface PageResult<T> {
@@ -64,10 +64,12 @@ export interface PageResult<T> {
 }
 
 /**
- * Serves `files` (URL path → bytes) next to the page and evaluates
- * `expression` in it (e.g. `edgeqVerify("/cls.tar")`), returning its value.
+ * Serves `files` (URL path → bytes) next to the verify page and evaluates
+ * `expression` in it (e.g. `edgeqVerify("/cls.tar")`), returning its value;
+ * with `opts.page`, opens that served path instead (e.g. a report) and
+ * evaluates `expression` there once it has loaded.
  */
-export async function inChromium<T>(files: Record<string, Uint8Array>, expression: string): Promise<PageResult<T>> {
+export async function inChromium<T>(files: Record<string, Uint8Array>, expression: string, opts: { page?: string; fullPage?: boolean } = {}): Promise<PageResult<T>> {
   const exe = findChromium();
   if (!exe) throw new Error("No Chromium found: install Debian's chromium package (apt-get install chromium) or set CHROMIUM");
   const js = await pageScript();
@@ -85,7 +87,7 @@ export async function inChromium<T>(files: Record<string, Uint8Array>, expressio
       const file = path.join(ORT_DIST, path.basename(url.pathname));
       if (fs.existsSync(file)) return send(200, fs.readFileSync(file), TYPES[path.extname(file)]);
     }
-    if (Object.hasOwn(files, url.pathname)) return send(200, files[url.pathname]);
+    if (Object.hasOwn(files, url.pathname)) return send(200, files[url.pathname], TYPES[path.extname(url.pathname)]);
     send(404, "not found", "text/plain");
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -95,12 +97,16 @@ export async function inChromium<T>(files: Record<string, Uint8Array>, expressio
     const errors: string[] = [];
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
     page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    await page.waitForFunction("typeof globalThis.edgeqVerify === 'function'", undefined, { timeout: 60_000 }).catch((e) => {
-      throw new Error(`The page did not load: ${errors.join("; ") || (e as Error).message}`);
-    });
-    const value = await page.evaluate(`(async () => { const r = await ${expression}; document.getElementById("out").textContent = JSON.stringify(r, null, 2); return r; })()`) as T;
-    const screenshot = new Uint8Array(await page.screenshot());
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}${opts.page ?? "/"}`);
+    let value: T;
+    if (opts.page) value = await page.evaluate(expression) as T;
+    else {
+      await page.waitForFunction("typeof globalThis.edgeqVerify === 'function'", undefined, { timeout: 60_000 }).catch((e) => {
+        throw new Error(`The page did not load: ${errors.join("; ") || (e as Error).message}`);
+      });
+      value = await page.evaluate(`(async () => { const r = await ${expression}; document.getElementById("out").textContent = JSON.stringify(r, null, 2); return r; })()`) as T;
+    }
+    const screenshot = new Uint8Array(await page.screenshot({ fullPage: opts.fullPage ?? false }));
     return { value, screenshot, errors };
   } finally {
     await browser.close();
