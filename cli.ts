@@ -81,7 +81,8 @@ cli
   .command("inspect <model>", "Opset, ops, parameters, I/O shapes and per-channel weight ranges")
   .option("--json", "Print one JSON document")
   .option("--no-fold", "Show weights as stored, before BatchNormalization folding")
-  .example("edgeq inspect model.onnx --json")
+  .example("edgeq inspect model.onnx")
+  .example("edgeq inspect model.onnx --json --no-fold   # weights as stored, before BatchNormalization folding")
   .action(async (file: string, opts: { json?: boolean; fold: boolean }) => {
     const report = inspectModel(readModel(file), { foldBatchNorm: opts.fold });
     if (opts.json) print(JSON.stringify({ model: file, weightsFolded: opts.fold, ...report }, null, 2));
@@ -550,6 +551,7 @@ function jsonNumbers(_key: string, v: unknown): unknown {
  * nothing for a step that ends within 2 s. `progress("")` ends the step.
  */
 function progressLine(): (step: string, done?: number, total?: number) => void {
+  if (process.argv.includes("--quiet")) return () => {};
   const tty = process.stderr.isTTY;
   let current = "", started = 0, printed = 0, shown = false;
   return (step, done = 0, total = 0) => {
@@ -895,6 +897,7 @@ cli
     process.exitCode = report.summary.errors ? 1 : 0;
   });
 
+cli.option("--quiet", "No progress lines on stderr (errors still print)");
 cli.help();
 cli.version(VERSION);
 
