@@ -164,13 +164,16 @@ test("bundle --quantized packs a given INT8 model; bundle refuses what it cannot
   const quant = await edgeq("quantize", CLS, "--target", "npu-int8-only", "--calib", calib, "-o", q);
   assert.is(quant.code, 0, quant.stderr);
   const out = path.join(dir, "given.tar");
-  const [given, cpu, noEval, badMetric, overwrite] = await Promise.all([
+  const unlabelled = tempDir("edgeq-b-nolabels-");
+  for (const f of fs.readdirSync(held).filter((f) => f.endsWith(".npy")).slice(0, 3)) fs.copyFileSync(path.join(held, f), path.join(unlabelled, f));
+  const [given, cpu, noEval, badMetric, overwrite, noLabels] = await Promise.all([
     edgeq("bundle", CLS, "--target", "npu-int8-only", "--quantized", q, "--eval", held, "-o", out, "--json"),
     // The INT8 model is clean for npu-int8-only; bundling the FP32 model as "quantized" is not.
     edgeq("bundle", CLS, "--target", "npu-int8-only", "--quantized", CLS, "--eval", held, "-o", path.join(dir, "float.tar")),
     edgeq("bundle", CLS, "--target", "npu-int8-only", "--calib", calib),
     edgeq("bundle", CLS, "--target", "npu-int8-only", "--calib", calib, "--eval", held, "--metric", "bleu"),
     edgeq("bundle", CLS, "--target", "npu-int8-only", "--quantized", q, "--eval", held, "-o", q),
+    edgeq("bundle", CLS, "--target", "npu-int8-only", "--quantized", q, "--eval", unlabelled, "--metric", "classifier", "-o", path.join(dir, "nl.tar")),
   ]);
   assert.is(given.code, 0, given.stderr);
   const m = JSON.parse(given.stdout).manifest;
@@ -184,6 +187,9 @@ test("bundle --quantized packs a given INT8 model; bundle refuses what it cannot
   assert.equal(messages(badMetric), ['edgeq: Option --metric must be one of classifier, recognizer, detector, got "bleu"']);
   assert.equal(messages(overwrite), [`edgeq: Refusing to overwrite the input "${q}": choose another --out`]);
   assert.ok(fs.readFileSync(q).length > 100_000, "the input is intact");
+  assert.equal(messages(noLabels), ['edgeq: Cannot compute metric "classifier" on sample "000.npy": Metric "ocr-classifier" needs a label for every sample (a labels.json beside the samples)']);
+  assert.is(noLabels.code, 2);
+  assert.not.ok(fs.existsSync(path.join(dir, "nl.tar")));
 });
 
 test("report: a bundle's own report.html, or one made from a model; refusals exit 2", async () => {

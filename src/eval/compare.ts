@@ -125,8 +125,16 @@ export async function compareModels(
       for (const name of ref.outputNames) accumulate(stats, name, a[name], b[name], o.top1Outputs, o.maskThresholds?.[name]);
       const label = data.label?.(i);
       for (const t of tasks) {
-        t.fp32.update(a, label);
-        t.quantized.update(b, label);
+        try {
+          t.fp32.update(a, label);
+          t.quantized.update(b, label);
+        } catch (e) {
+          // A metric that does not fit the model or the data (no labels, other outputs) is bad input, not a bug.
+          if (e instanceof RangeError || e instanceof TypeError) {
+            throw new InputError(`Cannot compute metric "${t.key}" on sample "${data.id(i)}": ${(e as Error).message}`, { cause: e });
+          }
+          throw e;
+        }
       }
       o.onProgress?.(i + 1, total);
     }
