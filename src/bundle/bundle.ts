@@ -24,6 +24,7 @@ import { VERSION } from "../version.ts";
 import { capDb, DB_CAP, encodeManifest, type GoldenFiles, type IoSpec, type Manifest, type OutputTolerance, sha256Hex } from "./manifest.ts";
 import { type TarEntry, writeTar } from "./tar.ts";
 import { openChain } from "./chain.ts";
+import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 
 /** What {@linkcode bundle} packs; each optional field's default is in its doc. */
 export interface BundleOptions {
@@ -42,7 +43,7 @@ export interface BundleOptions {
   /**
    * Runtimes whose INT8 outputs on the golden samples are compared to derive
    * the tolerances; the first also runs the eval and makes the references.
-   * Default `["node", "web"]`.
+   * Default `["node", "web"]` (in a browser `["web"]`).
    */
   runtimes?: readonly (Runtime | RuntimeName)[];
   /** How the model was quantized. Default `{ by: "given", passes: [] }`. */
@@ -104,7 +105,7 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
       [...lines.slice(0, 8), ...(lines.length > 8 ? [`… and ${lines.length - 8} more (edgeq validate lists them all)`] : [])],
     );
   }
-  const runtimes = await Promise.all((opts.runtimes ?? ["node", "web"]).map(resolveRuntime));
+  const runtimes = await Promise.all((opts.runtimes ?? (DEFAULT_RUNTIME === "web" ? ["web" as const] : ["node", "web"] as const)).map(resolveRuntime));
   if (!runtimes.length) throw new RangeError("bundle: runtimes must name at least one runtime");
   const split = opts.split;
   const whole = split ? decodeModel(split.whole) : decoded;

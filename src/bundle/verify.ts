@@ -20,6 +20,7 @@ import { validateModel } from "../validate/validate.ts";
 import { capDb, type Manifest, manifestProblems, sha256Hex } from "./manifest.ts";
 import { readTar, type TarLimits } from "./tar.ts";
 import { openChain } from "./chain.ts";
+import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 
 /** Options of {@linkcode verifyBundle}; each field's default is in its doc. */
 export interface VerifyOptions {
@@ -92,7 +93,7 @@ export async function verifyBundle(bytes: Uint8Array, opts: Partial<VerifyOption
   const entries = await readTar(bytes, source, opts.limits);
   const text = entries.get("manifest.json");
   if (!text) throw new InputError(`Cannot verify "${source}": not an edgeq bundle (no manifest.json among its ${entries.size} entries)`);
-  const runtime = await resolveRuntime(opts.runtime ?? "node");
+  const runtime = await resolveRuntime(opts.runtime ?? DEFAULT_RUNTIME);
   const report: VerifyReport = { ok: false, runtime: runtime.name, entries: entries.size, bytes: bytes.length, checks: [], golden: [], ms: 0 };
   const done = () => {
     report.ok = report.checks.every((c) => c.ok) && report.golden.every((g) => g.ok);

@@ -14,6 +14,7 @@ import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime, Session, SessionOptions, TensorValue } from "../runtime/types.ts";
 import { augment, type Augmented, type AugmentRequest, subsamplePlan, subsampleTake, viewShape } from "./_augment.ts";
 import { type ChannelSums, type Reading, wholeReading } from "./_reading.ts";
+import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 
 /**
  * Input elements (all feeds of the first sample) from which values of known
@@ -184,7 +185,7 @@ export class Sessions {
   }
 
   async #open(bytes: Uint8Array): Promise<Session> {
-    const rt = this.#runtime ?? await getRuntime("node");
+    const rt = this.#runtime ?? await getRuntime(DEFAULT_RUNTIME);
     return rt.createSession(bytes, { graphOptimizationLevel: "all", ...this.#options });
   }
 }

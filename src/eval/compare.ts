@@ -19,6 +19,7 @@ import {
   sampleCount,
   withDefaults,
 } from "./_session.ts";
+import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 
 /** Options of {@linkcode compareModels}; each field's default is in its doc. */
 export interface CompareOptions {
@@ -101,7 +102,7 @@ export async function compareModels(
   data: Dataset,
   opts: Partial<CompareOptions> = {},
 ): Promise<EvalReport> {
-  const o: CompareOptions = withDefaults({ runtime: "node", session: {}, metrics: {} }, opts);
+  const o: CompareOptions = withDefaults({ runtime: DEFAULT_RUNTIME, session: {}, metrics: {} }, opts);
   const total = sampleCount(data, o.samples, "compare models");
   const runtime = await resolveRuntime(o.runtime);
   const [ref, test] = await openPair(runtime, [fp32, quantized], o.session);

@@ -14,6 +14,7 @@ import type { Node } from "../ir/node.ts";
 import { ErrorStats, type ErrorSummary } from "./error_stats.ts";
 import { matchValues, qdqSource, type ValueMatch } from "./_match.ts";
 import { feedsOf, floatData, openPair, resolveRuntime, sameDims, sampleCount, withDefaults } from "./_session.ts";
+import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 
 /** Options of {@linkcode layerErrors}; each field's default is in its doc. */
 export interface LayerErrorOptions {
@@ -91,7 +92,7 @@ export async function layerErrors(
   data: Dataset,
   opts: Partial<LayerErrorOptions> = {},
 ): Promise<LayerErrorReport> {
-  const o: LayerErrorOptions = withDefaults({ runtime: "node", session: {}, sortBy: "sqnr" }, opts);
+  const o: LayerErrorOptions = withDefaults({ runtime: DEFAULT_RUNTIME, session: {}, sortBy: "sqnr" }, opts);
   if (o.sortBy !== "sqnr" && o.sortBy !== "drop") {
     throw new InputError(`Cannot attribute layer errors: sort "${o.sortBy}" is not one of sqnr, drop`);
   }

@@ -17,6 +17,7 @@ import { shapeSize, Tensor, type TypedArray } from "../ir/tensor.ts";
 import { encodeModel } from "../onnx/encode.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime, RuntimeName } from "../runtime/types.ts";
+import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 
 /** Options of {@linkcode foldConstants}. */
 export interface FoldConstantsOptions {
@@ -59,7 +60,7 @@ const DATA_DEPENDENT = new Set(["NonZero", "NonMaxSuppression", "Compress", "Uni
  * ```
  */
 export async function foldConstants(model: Model, opts: Partial<FoldConstantsOptions> = {}): Promise<FoldReport> {
-  const o: FoldConstantsOptions = { shapes: false, runtime: "node", maxElements: 1 << 20, ...opts };
+  const o: FoldConstantsOptions = { shapes: false, runtime: DEFAULT_RUNTIME, maxElements: 1 << 20, ...opts };
   const report: FoldReport = { folded: {}, branches: [] };
   for (let round = 0; round < 16; round++) {
     const folded = await foldOnce(model, o, report);

@@ -12,6 +12,7 @@ import { foldBatchNorm } from "./fold_bn.ts";
 import { foldConstants, type FoldReport } from "./fold_constants.ts";
 import { upgradeOpset } from "./opset.ts";
 import { recordShapes, type RecordShapesOptions, type ShapeReport } from "./shapes.ts";
+import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 
 export { constantsToInitializers } from "./constants.ts";
 export { foldBatchNorm } from "./fold_bn.ts";
@@ -78,7 +79,7 @@ export async function normalize(model: Model, opts: Partial<NormalizeOptions> = 
 
   const constantsConverted = constantsToInitializers(model.graph);
   upgradeOpset(model, o.opset);
-  const constantsFolded = o.foldConstants ? await foldConstants(model, { runtime: o.shapeOptions.runtime ?? "node" }) : undefined;
+  const constantsFolded = o.foldConstants ? await foldConstants(model, { runtime: o.shapeOptions.runtime ?? DEFAULT_RUNTIME }) : undefined;
   const batchNormsFolded = o.foldBatchNorm ? foldBatchNorm(model.graph) : 0;
   const identitiesRemoved = dropIdentities(model.graph);
   pruneDead(model.graph);

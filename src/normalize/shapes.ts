@@ -15,6 +15,7 @@ import { encodeModel } from "../onnx/encode.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime, RuntimeName, Session, TensorValue } from "../runtime/types.ts";
 import { constantValue } from "./constants.ts";
+import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 
 /** What the input generator is asked for: one input of one run. */
 export interface InputRequest {
@@ -65,7 +66,7 @@ export interface ShapeReport {
 }
 
 const DEFAULTS: RecordShapesOptions = {
-  runtime: "node",
+  runtime: DEFAULT_RUNTIME,
   inputShapes: {},
   dims: {},
   generate: seededInput,

@@ -11,6 +11,7 @@ import type { Model } from "../ir/model.ts";
 import type { Runtime, RuntimeName } from "../runtime/types.ts";
 import { foldConstants } from "./fold_constants.ts";
 import { recordShapes } from "./shapes.ts";
+import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 
 /** What {@linkcode makeShapesStatic} did. */
 export interface StaticShapesReport {
@@ -64,7 +65,7 @@ export function parseInputShapes(specs: readonly string[]): Record<string, numbe
 export async function makeShapesStatic(
   model: Model,
   shapes: Readonly<Record<string, readonly number[]>>,
-  runtime: Runtime | RuntimeName = "node",
+  runtime: Runtime | RuntimeName = DEFAULT_RUNTIME,
 ): Promise<StaticShapesReport> {
   const g = model.graph;
   const inputs = g.inputs.filter((v) => !g.initializers.has(v.name));

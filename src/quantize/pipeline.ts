@@ -41,6 +41,7 @@ import { resolveQuantizeOptions } from "./options.ts";
 import { quantizeOptionsFor } from "./target_options.ts";
 import type { QuantizeOptions } from "./types.ts";
 import { constantQuantizer, weightQuantizer } from "./_simulate.ts";
+import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 
 /**
  * The range method the pipeline uses unless told otherwise: MSE. Calibrated
@@ -211,7 +212,7 @@ async function sensitivity(model: Model, calib: Dataset, opts: Partial<QuantizeM
   const fp32 = cloneModel(model);
   const q = cloneModel(model);
   await quantizeModel(q, calib, { ...opts, onProgress: undefined });
-  const r = await layerErrors(fp32, q, calib, { samples: Math.min(16, calib.size), sortBy: "drop", runtime: opts.runtime ?? "node" });
+  const r = await layerErrors(fp32, q, calib, { samples: Math.min(16, calib.size), sortBy: "drop", runtime: opts.runtime ?? DEFAULT_RUNTIME });
   return r.layers.map((l) => ({ node: l.node, dropDb: l.dropDb }));
 }
 

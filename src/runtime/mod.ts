@@ -43,6 +43,13 @@ const LOADERS: Readonly<Record<RuntimeName, () => Promise<Runtime>>> = {
   web: async () => (await import("./web.ts")).runtime,
 };
 
+/**
+ * The backend used when none is named: onnxruntime-node under Node and Deno,
+ * onnxruntime-web in a browser (where the native binding cannot load).
+ */
+export const DEFAULT_RUNTIME: RuntimeName =
+  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string" || "Deno" in globalThis ? "node" : "web";
+
 /** Backend names, for CLI help and option checks. */
 export const RUNTIME_NAMES: readonly RuntimeName[] = Object.keys(LOADERS) as RuntimeName[];
 
@@ -57,7 +64,7 @@ export const RUNTIME_NAMES: readonly RuntimeName[] = Object.keys(LOADERS) as Run
  * web.name; // "web"
  * ```
  */
-export async function getRuntime(name: RuntimeName = "node"): Promise<Runtime> {
+export async function getRuntime(name: RuntimeName = DEFAULT_RUNTIME): Promise<Runtime> {
   if (!Object.hasOwn(LOADERS, name)) {
     throw new RangeError(`Unknown runtime "${name}": expected one of ${RUNTIME_NAMES.join(", ")}`);
   }

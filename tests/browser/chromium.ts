@@ -12,8 +12,8 @@ import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
-import { chromium } from "playwright-core";
+import { bundleForBrowser } from "../../examples/browser/build.ts";
+import { chromium, type Page } from "playwright-core";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const ORT_DIST = path.join(ROOT, "node_modules", "onnxruntime-web", "dist");
@@ -34,22 +34,7 @@ let script: Promise<string> | undefined;
 
 /** page.ts bundled for browsers, once per process. */
 function pageScript(): Promise<string> {
-  script ??= build({
-    entryPoints: [path.join(ROOT, "tests", "browser", "page.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    write: false,
-    logLevel: "silent",
-    // The node backend is loaded on demand and never in a page: an empty module stands in for it.
-    plugins: [{
-      name: "no-onnxruntime-node",
-      setup(b) {
-        b.onResolve({ filter: /^onnxruntime-node$/ }, () => ({ path: "onnxruntime-node", namespace: "stub" }));
-        b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({ contents: "export {};", loader: "js" }));
-      },
-    }],
-  }).then((r) => r.outputFiles[0].text);
+  script ??= bundleForBrowser(path.join(ROOT, "tests", "browser", "page.ts"));
   return script;
 }
 
@@ -67,13 +52,19 @@ export interface PageResult<T> {
  * Serves `files` (URL path → bytes) next to the verify page and evaluates
  * `expression` in it (e.g. `edgeqVerify("/cls.tar")`), returning its value;
  * with `opts.page`, opens that served path instead (e.g. a report) and
- * evaluates `expression` there once it has loaded.
+ * evaluates `expression` there once it has loaded (after `opts.actions`,
+ * e.g. choosing files and clicking).
  */
-export async function inChromium<T>(files: Record<string, Uint8Array>, expression: string, opts: { page?: string; fullPage?: boolean } = {}): Promise<PageResult<T>> {
+export async function inChromium<T>(
+  files: Record<string, Uint8Array>,
+  expression: string,
+  opts: { page?: string; fullPage?: boolean; actions?: (page: Page) => Promise<void> } = {},
+): Promise<PageResult<T>> {
   const exe = findChromium();
   if (!exe) throw new Error("No Chromium found: install Debian's chromium package (apt-get install chromium) or set CHROMIUM");
   const js = await pageScript();
   const html = `<!doctype html><meta charset="utf-8"><title>edgeq verify</title><body><pre id="out">running</pre><script type="module" src="/page.js"></script>`;
+  const missing: string[] = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const send = (status: number, body: Uint8Array | string, type = "application/octet-stream") => {
@@ -88,6 +79,7 @@ export async function inChromium<T>(files: Record<string, Uint8Array>, expressio
       if (fs.existsSync(file)) return send(200, fs.readFileSync(file), TYPES[path.extname(file)]);
     }
     if (Object.hasOwn(files, url.pathname)) return send(200, files[url.pathname], TYPES[path.extname(url.pathname)]);
+    missing.push(url.pathname);
     send(404, "not found", "text/plain");
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -99,6 +91,7 @@ export async function inChromium<T>(files: Record<string, Uint8Array>, expressio
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}${opts.page ?? "/"}`);
     let value: T;
+    await opts.actions?.(page);
     if (opts.page) value = await page.evaluate(expression) as T;
     else {
       await page.waitForFunction("typeof globalThis.edgeqVerify === 'function'", undefined, { timeout: 60_000 }).catch((e) => {
@@ -107,7 +100,8 @@ export async function inChromium<T>(files: Record<string, Uint8Array>, expressio
       value = await page.evaluate(`(async () => { const r = await ${expression}; document.getElementById("out").textContent = JSON.stringify(r, null, 2); return r; })()`) as T;
     }
     const screenshot = new Uint8Array(await page.screenshot({ fullPage: opts.fullPage ?? false }));
-    return { value, screenshot, errors };
+    // A 404's console line does not say which URL: name it.
+    return { value, screenshot, errors: errors.map((e) => (/status of 404/.test(e) && missing.length ? `${e}: ${missing.join(", ")}` : e)) };
   } finally {
     await browser.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
