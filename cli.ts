@@ -803,9 +803,10 @@ cli
   .option("--eval <dir>", "MODEL: held-out samples to compare FP32 and INT8 on (needs --fp32)")
   .option("--metric <name>", `MODEL with --eval: task metric on the labels: ${Object.keys(METRICS).join(", ")}`)
   .option("--dictionary <file>", "--metric recognizer: the character dictionary")
+  .option("--json", "Print what was written as one JSON document")
   .example("edgeq report cls.tar -o cls.html            # the bundle's own report (per-layer SQNR included)")
   .example("edgeq report cls.int8.onnx --target npu-int8-only --fp32 cls.onnx --eval eval/ -o cls.html")
-  .action(async (file: string, f: { out?: string; target?: string; fp32?: string; eval?: string; metric?: string; dictionary?: string }) => {
+  .action(async (file: string, f: { out?: string; target?: string; fp32?: string; eval?: string; metric?: string; dictionary?: string; json?: boolean }) => {
     const out = f.out ?? `${path.basename(file).replace(/\.(onnx|tar)$/i, "")}.report.html`;
     for (const input of [file, f.fp32]) {
       if (input && path.resolve(out) === path.resolve(input)) throw new InputError(`Refusing to overwrite the input "${input}": choose another --out`);
@@ -862,7 +863,9 @@ cli
     } catch (e) {
       throw new InputError(`Cannot write report "${out}": ${(e as Error).message}`);
     }
-    print(`${file} → ${out} (${(html.length / 1024).toFixed(0)} KiB, ${(html.match(/<svg class="chart"/g) ?? []).length} charts)`);
+    const charts = [...html.matchAll(/<svg class="chart" id="([^"]+)"/g)].map((m) => m[1]);
+    if (f.json) print(JSON.stringify({ input: file, out, bytes: html.length, charts }, null, 2));
+    else print(`${file} → ${out} (${(html.length / 1024).toFixed(0)} KiB, ${charts.length} charts)`);
   });
 
 cli
