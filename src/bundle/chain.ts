@@ -18,6 +18,14 @@ export interface SplitParts {
  * Opens the parts (the device model on `device`, the host parts on `host`)
  * as one session (`options.modelName` prefixes the part names in errors) whose inputs are what the caller must feed and whose
  * outputs are the whole model's (`outputNames`, in its order).
+ *
+ * @example
+ * ```ts
+ * const rt = await getRuntime("node");
+ * const s = await openChain({ device, tail }, { device: rt, host: rt }, ["scores"]);
+ * const { scores } = await s.run({ x });
+ * await s.release();
+ * ```
  */
 export async function openChain(
   parts: SplitParts,

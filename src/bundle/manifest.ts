@@ -86,7 +86,12 @@ export const DB_CAP = 200;
 /** `x` clamped to ±{@linkcode DB_CAP}; NaN (two zero signals) as the cap too. */
 export const capDb = (x: number): number => (Number.isNaN(x) ? DB_CAP : Math.max(-DB_CAP, Math.min(DB_CAP, x)));
 
-/** Lowercase hex sha256 of `bytes` (WebCrypto: Node, Deno and browsers alike). */
+/** Lowercase hex sha256 of `bytes` (WebCrypto: Node, Deno and browsers alike). *
+ * @example
+ * ```ts
+ * await sha256Hex(new TextEncoder().encode("abc")); // "ba7816bf8f01cfea…"
+ * ```
+ */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -101,6 +106,12 @@ function unsealedText(m: Omit<Manifest, "integrity"> | Manifest): string {
 /**
  * `manifest.json`'s bytes for `m`, with `integrity.manifestSha256` set to the
  * hash of the rest, so an edit anywhere in the manifest shows.
+ *
+ * @example
+ * ```ts
+ * const { manifest, bytes } = await encodeManifest(draft);
+ * (await manifestProblems(JSON.parse(new TextDecoder().decode(bytes)))).length; // 0
+ * ```
  */
 export async function encodeManifest(m: Omit<Manifest, "integrity">): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
   const manifestSha256 = await sha256Hex(new TextEncoder().encode(unsealedText(m)));
@@ -112,6 +123,11 @@ export async function encodeManifest(m: Omit<Manifest, "integrity">): Promise<{ 
  * What is wrong with a parsed `manifest.json`: schema violations (one line
  * each, naming the field), a format version this edgeq does not read, or a
  * digest that no longer matches (the manifest was edited). Empty when sound.
+ *
+ * @example
+ * ```ts
+ * await manifestProblems({ formatVersion: 2 }); // ['formatVersion 2 is not one this edgeq reads (1)']
+ * ```
  */
 export async function manifestProblems(json: unknown): Promise<string[]> {
   if (typeof json === "object" && json !== null && "formatVersion" in json && (json as Manifest).formatVersion !== MANIFEST_FORMAT_VERSION) {

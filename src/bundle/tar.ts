@@ -23,6 +23,11 @@ import { DEFAULT_TAR_LIMITS, type TarLimits } from "./limits.ts";
  * An archive edgeq will not read: an unsafe or non-regular entry, a size
  * over a limit, a truncated or corrupted archive, bytes after its end. An
  * {@linkcode InputError}, so the CLI exits 2 with the one line.
+ *
+ * @example
+ * ```ts
+ * try { await readTar(bytes, "b.tar"); } catch (e) { if (e instanceof UnsafeBundleError) console.error(e.message); }
+ * ```
  */
 export class UnsafeBundleError extends InputError {
   override name = "UnsafeBundleError";
@@ -38,6 +43,12 @@ const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
  * Why `name` cannot be an entry name, or `undefined` when it can: a relative
  * path of printable ASCII segments, none empty, `.` or `..`, at most 100
  * bytes (so it fits a plain ustar header with no extension header).
+ *
+ * @example
+ * ```ts
+ * unsafeName("golden/0/input-0.npy"); // undefined
+ * unsafeName("../etc/passwd"); // 'a ".." segment'
+ * ```
  */
 export function unsafeName(name: string): string | undefined {
   if (name === "") return "an empty name";

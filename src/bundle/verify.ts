@@ -226,6 +226,15 @@ export async function verifyBundle(bytes: Uint8Array, opts: Partial<VerifyOption
 /**
  * A verify report for a terminal: one line per check, the golden table, and
  * the verdict last.
+ *
+ * @example
+ * ```ts
+ * console.log(formatVerifyReport(await verifyBundle(bytes), "cls.tar"));
+ * // cls.tar: 13 entries, 886784 bytes, target npu-int8-only, edgeq 0.1.0; runtime node
+ * //   ok    manifest manifest.json: format 1, written by edgeq 0.1.0, digest matches
+ * // …
+ * // PASS in 0.21 s
+ * ```
  */
 export function formatVerifyReport(r: VerifyReport, source = "bundle"): string {
   const lines = [`${source}: ${r.entries} entries, ${r.bytes} bytes${r.target ? `, target ${r.target}` : ""}${r.edgeq ? `, edgeq ${r.edgeq}` : ""}; runtime ${r.runtime}`];

@@ -77,7 +77,13 @@ function weightOf(g: Graph, value: string): { w: Tensor | Float32Array; dims: nu
   return { w, dims: [...q.dims], scales, axis };
 }
 
-/** Per-channel weight ranges, scales and int32 biases of every Conv/ConvTranspose/Gemm/MatMul with a constant weight. */
+/** Per-channel weight ranges, scales and int32 biases of every Conv/ConvTranspose/Gemm/MatMul with a constant weight. *
+ * @example
+ * ```ts
+ * const [first] = layerWeights(readModel("cls.int8.onnx"));
+ * first.channelMax.length; // output channels of the first Conv
+ * ```
+ */
 export function layerWeights(model: Model): LayerWeights[] {
   const g = model.graph;
   const out: LayerWeights[] = [];

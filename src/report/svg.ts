@@ -30,7 +30,12 @@ export interface Box {
   note?: string;
 }
 
-/** The five numbers of `values` (not empty). */
+/** The five numbers of `values` (not empty). *
+ * @example
+ * ```ts
+ * fiveNumbers([4, 1, 3, 2, 5]); // { min: 1, q1: 2, median: 3, q3: 4, max: 5 }
+ * ```
+ */
 export function fiveNumbers(values: ArrayLike<number>): Omit<Box, "label"> {
   const v = Array.from(values).sort((a, b) => a - b);
   const at = (p: number) => {
@@ -54,7 +59,12 @@ function frame(id: string, height: number, title: string, body: string): string 
     `<title>${esc(title)}</title>${body}</svg></div>`;
 }
 
-/** Horizontal box plots on a log axis (values must be > 0; zeros are clamped to the axis start). */
+/** Horizontal box plots on a log axis (values must be > 0; zeros are clamped to the axis start). *
+ * @example
+ * ```ts
+ * const svg = boxPlots("w", "Weights", [{ label: "conv", ...fiveNumbers([0.1, 0.5, 2]) }], "max |w|");
+ * ```
+ */
 export function boxPlots(id: string, title: string, boxes: readonly Box[], axisLabel: string): string {
   const positive = boxes.flatMap((b) => [b.min, b.max]).filter((x) => x > 0);
   const lo = Math.min(...positive), hi = Math.max(...positive);
@@ -83,7 +93,12 @@ export interface Bar {
   note?: string;
 }
 
-/** Horizontal bars from 0 on a linear axis (negative values extend left of 0). */
+/** Horizontal bars from 0 on a linear axis (negative values extend left of 0). *
+ * @example
+ * ```ts
+ * const svg = barChart("sqnr", "SQNR", [{ label: "conv1", value: 31.5 }], "dB");
+ * ```
+ */
 export function barChart(id: string, title: string, bars: readonly Bar[], axisLabel: string): string {
   const lo = Math.min(0, ...bars.map((b) => b.value)), hi = Math.max(1, ...bars.map((b) => b.value));
   const x = (v: number) => LEFT + ((v - lo) / (hi - lo)) * (WIDTH - LEFT - RIGHT);
@@ -120,6 +135,11 @@ export interface Strip {
 /**
  * One row per layer, one dot per channel, on a shared log axis, with an
  * optional limit line (e.g. the int32 bound 2³¹).
+ *
+ * @example
+ * ```ts
+ * const svg = stripChart("bias", "int32 bias", [{ label: "conv1", values: [12, 4000, 9e8] }], "|bias|", { value: 2 ** 31, label: "2³¹" });
+ * ```
  */
 export function stripChart(id: string, title: string, strips: readonly Strip[], axisLabel: string, limit?: { value: number; label: string }): string {
   const all = strips.flatMap((s) => Array.from(s.values)).filter((v) => v > 0);
@@ -149,7 +169,12 @@ export interface Series {
   points: readonly [number, number][];
 }
 
-/** Lines on linear axes (e.g. accuracy against the SmoothQuant α). */
+/** Lines on linear axes (e.g. accuracy against the SmoothQuant α). *
+ * @example
+ * ```ts
+ * const svg = lineChart("alpha", "Accuracy", [{ label: "per-channel", points: [[0, 0.9], [0.5, 0.95]] }], "α", "accuracy");
+ * ```
+ */
 export function lineChart(id: string, title: string, series: readonly Series[], xLabel: string, yLabel: string): string {
   const xs = series.flatMap((s) => s.points.map((p) => p[0])), ys = series.flatMap((s) => s.points.map((p) => p[1]));
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)], [y0, y1] = [Math.min(...ys), Math.max(...ys)];
