@@ -67,8 +67,10 @@ export class Sessions {
       let n = 0;
       for (const t of Object.values(feeds)) n += t.data.length;
       if (n < PER_CHANNEL_INPUT) this.#req = { ...this.#req, channels: new Map() };
-      this.#aug = augment(this.#model, this.#req);
-      this.#main = await this.#open(this.#aug.bytes);
+      const aug = augment(this.#model, this.#req);
+      this.#main = await this.#open(aug.bytes);
+      // ONNX Runtime has its own copy now: keep the names, not a second copy of every weight.
+      this.#aug = { ...aug, bytes: new Uint8Array(0) };
     }
     const aug = this.#aug!, req = this.#req;
     const fetch = [...req.whole, aug.stats, aug.sizes].filter((n) => n);
