@@ -17,8 +17,9 @@ import type { InputSpec } from "./types.ts";
  * - `"keep-ratio"`: the largest size that fits, then pad (see `align`).
  * - `"keep-ratio-dynamic-width"`: height fixed, width = ⌈height × aspect⌉
  *   clamped to `maxWidth`; the tensor is that width rounded up to
- *   `widthMultiple` (at most `maxWidth`), or the model's static width, padded
- *   on the right (PaddleOCR's recognizer input).
+ *   `widthMultiple` (at most `maxWidth`), or the model's static width or the
+ *   spec's `width` when either is given, padded on the right (PaddleOCR's
+ *   recognizer and direction-classifier inputs).
  * - `"center-crop"`: scale to cover height × width (or so the shorter side is
  *   `resizeShorter`), then crop the centre.
  */
@@ -168,7 +169,8 @@ export function resolvePreprocess(spec: Partial<PreprocessSpec>, input: InputSpe
   };
   const height = size("height", h, s.height);
   if (height === undefined) throw fail(`its height is dynamic: give "height" in the preprocess spec`);
-  const dynamicWidth = s.resize === "keep-ratio-dynamic-width" && staticDim(w) === undefined;
+  // A width the spec or the model fixes is the tensor's: the image is padded to it (PaddleOCR's classifier, 48×192).
+  const dynamicWidth = s.resize === "keep-ratio-dynamic-width" && staticDim(w) === undefined && s.width === undefined;
   const width = dynamicWidth ? s.maxWidth ?? s.width : size("width", w, s.width);
   if (width === undefined) throw fail(`its width is dynamic: give "${dynamicWidth ? "maxWidth" : "width"}" in the preprocess spec`);
   const perChannel = (name: "mean" | "std", v: readonly number[]) => {
