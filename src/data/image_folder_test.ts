@@ -135,6 +135,12 @@ test("keep-ratio-dynamic-width: height fixed, width ⌈48·w/h⌉ rounded up to 
   const fixed = await tensor({ "a.png": png(50, 48, pattern) }, { name: "x", shape: [1, 3, 48, 192] }, { resize: "keep-ratio-dynamic-width", padValue: 7, scale: 1 });
   assert.equal(fixed.dims, [1, 3, 48, 192]);
   assert.equal([fixed.data[49], fixed.data[50], fixed.data[191]], [pattern(49, 0, 0), 7, 7]);
+  // So does a width the spec gives for a dynamic-width model (the PaddleOCR classifier's dims are all dynamic).
+  const given = await tensor({ "a.png": png(50, 48, pattern) }, { name: "x", shape: ["n", 3, "h", "w"] }, { resize: "keep-ratio-dynamic-width", height: 48, width: 192, padValue: 7, scale: 1 });
+  assert.equal(given.dims, [1, 3, 48, 192]);
+  assert.equal([given.data[49], given.data[50], given.data[191]], [pattern(49, 0, 0), 7, 7]);
+  const wide = await tensor({ "a.png": png(400, 48, pattern) }, { name: "x", shape: ["n", 3, "h", "w"] }, { resize: "keep-ratio-dynamic-width", height: 48, width: 192, scale: 1 });
+  assert.equal(wide.dims, [1, 3, 48, 192], "a wide line is squeezed to the width, as PaddleOCR does");
 });
 
 test("a one-channel model gets luma (ITU-R 601)", async () => {
