@@ -69,7 +69,15 @@ export function rangeRequests(values: readonly string[], o: CalibrateOptions): S
   );
 }
 
-/** The range `o.method` reads from an observer `calibrate` created for it. */
+/**
+ * The range `o.method` reads from an observer `calibrate` created for it.
+ *
+ * @example
+ * ```ts
+ * const r = rangeOf(observer, resolveCalibrateOptions({ method: "mse" }, 64));
+ * r.min <= r.max; // true
+ * ```
+ */
 export function rangeOf(obs: MinMaxObserver | Histogram | ChannelObserver, o: CalibrateOptions): Range {
   if (obs instanceof MinMaxObserver) return obs.range(o.symmetric);
   if (!(obs instanceof Histogram)) throw new TypeError(`No ${o.method} range for this observer`);

@@ -42,6 +42,11 @@ export function percentileRange(h: Histogram, percentile = 99.999): Range {
 /**
  * The value below which a fraction `f` of the counted values lie, assuming
  * values spread evenly inside each bin.
+ *
+ * @example
+ * ```ts
+ * quantile(histogram, 0.9999); // the value below which 99.99 % of the observed |x| lie
+ * ```
  */
 export function quantile(h: Histogram, f: number): number {
   const { bin, frac } = locate(h, f);

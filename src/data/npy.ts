@@ -48,6 +48,11 @@ export function npyHeaderLength(prefix: Uint8Array, source: string): number {
 /**
  * Parses and checks the header of a float32 C-order little-endian `.npy`
  * file. `bytes` holds at least the whole header. Does not look at the data.
+ *
+ * @example
+ * ```ts
+ * readNpyHeader(encodeNpy([1, 3], new Float32Array(3)), "x.npy").shape; // [1, 3]
+ * ```
  */
 export function readNpyHeader(bytes: Uint8Array, source: string): NpyHeader {
   const fail = (why: string) => new InputError(`Cannot read "${source}": ${why}`);
@@ -138,7 +143,14 @@ export function encodeNpy(shape: readonly number[], data: Float32Array): Uint8Ar
   return out;
 }
 
-/** `[1,3,48,*]`: a shape as messages print it; `*` is a dynamic dimension. */
+/**
+ * `[1,3,48,*]`: a shape as messages print it; `*` is a dynamic dimension.
+ *
+ * @example
+ * ```ts
+ * formatDims([1, 3, "height", null]); // "[1,3,*,*]"
+ * ```
+ */
 export function formatDims(dims: readonly (number | string | null)[]): string {
   return `[${dims.map((d) => (typeof d === "number" && d >= 0 ? String(d) : "*")).join(",")}]`;
 }

@@ -122,6 +122,11 @@ const FIELDS: Record<keyof PreprocessSpec, Check> = {
 /**
  * Checks a partial spec from JSON or code: known fields, each of the right
  * type. `source` names it in errors (a file path, or `"preprocess option"`).
+ *
+ * @example
+ * ```ts
+ * parsePreprocessSpec({ resize: "stretch", scale: "1/255" }, "preprocess.json").scale; // 1 / 255
+ * ```
  */
 export function parsePreprocessSpec(json: unknown, source: string): Partial<PreprocessSpec> {
   const fail = (why: string) => new InputError(`Cannot use preprocess spec "${source}": ${why}`);
@@ -148,6 +153,11 @@ function parseFraction(v: unknown): unknown {
  * Merges `spec` over {@linkcode DEFAULT_PREPROCESS} and fixes every size
  * against the model input: layout, channels, height and width come from its
  * static dims, and a given size must agree with them.
+ *
+ * @example
+ * ```ts
+ * resolvePreprocess({ resize: "stretch" }, { name: "x", shape: [1, 3, 48, 192] }).width; // 192
+ * ```
  */
 export function resolvePreprocess(spec: Partial<PreprocessSpec>, input: InputSpec): ResolvedPreprocess {
   const s: PreprocessSpec = { ...DEFAULT_PREPROCESS, ...spec };

@@ -41,6 +41,12 @@ export function ctcClasses(dictionary: string, useSpaceChar = true): string[] {
  * Greedy CTC decoding of one sequence: the best class per time step, repeats
  * merged, blanks (class 0) dropped. `scores` holds `steps` rows of
  * `classes.length` scores from `offset` on.
+ *
+ * @example
+ * ```ts
+ * const classes = ctcClasses("a\nb"); // ["", "a", "b", " "]: the blank first, the space last
+ * ctcGreedyDecode(scores, 40, classes); // best class per step, repeats and blanks dropped
+ * ```
  */
 export function ctcGreedyDecode(scores: Float32Array, steps: number, classes: readonly string[], offset = 0): string {
   const n = classes.length;
@@ -56,7 +62,14 @@ export function ctcGreedyDecode(scores: Float32Array, steps: number, classes: re
   return text;
 }
 
-/** Levenshtein distance between `a` and `b`, counted in code points. */
+/**
+ * Levenshtein distance between `a` and `b`, counted in code points.
+ *
+ * @example
+ * ```ts
+ * editDistance("kitten", "sitting"); // 3
+ * ```
+ */
 export function editDistance(a: string, b: string): number {
   const x = Array.from(a), y = Array.from(b);
   let row = Array.from({ length: y.length + 1 }, (_, j) => j);
@@ -70,7 +83,14 @@ export function editDistance(a: string, b: string): number {
   return row[y.length];
 }
 
-/** Intersection over union of two boxes (0 when either is empty). */
+/**
+ * Intersection over union of two boxes (0 when either is empty).
+ *
+ * @example
+ * ```ts
+ * iou([0, 0, 2, 2], [1, 1, 3, 3]); // 1/7
+ * ```
+ */
 export function iou(a: Box, b: Box): number {
   const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
   const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
@@ -79,7 +99,14 @@ export function iou(a: Box, b: Box): number {
   return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
 }
 
-/** How many predicted boxes match a distinct true box with IoU ≥ `threshold` (greedy, best pairs first). */
+/**
+ * How many predicted boxes match a distinct true box with IoU ≥ `threshold` (greedy, best pairs first).
+ *
+ * @example
+ * ```ts
+ * matchBoxes([[0, 0, 10, 10]], [[1, 0, 10, 10], [20, 20, 30, 30]]); // 1
+ * ```
+ */
 export function matchBoxes(predicted: readonly Box[], truth: readonly Box[], threshold = 0.5): number {
   const pairs: [number, number, number][] = [];
   predicted.forEach((p, i) => truth.forEach((t, j) => {
@@ -113,6 +140,11 @@ const MIN_SIZE = 3;
  * Text boxes from a detector probability map (`height`×`width`, row-major),
  * a simplified DBPostProcess: 8-connected components of `prob > thresh`,
  * their bounding boxes scored by mean probability, then unclipped.
+ *
+ * @example
+ * ```ts
+ * const boxes = dbBoxes(probabilityMap, 320, 320); // [[x0, y0, x1, y1], …]
+ * ```
  */
 export function dbBoxes(prob: Float32Array, width: number, height: number, options: Partial<DbOptions> = {}, offset = 0): Box[] {
   const { thresh, boxThresh, unclipRatio } = { ...DB_DEFAULTS, ...options };
@@ -155,7 +187,14 @@ export function dbBoxes(prob: Float32Array, width: number, height: number, optio
   return boxes;
 }
 
-/** The box shrunk as DB's training target is: each side moves in by area · (1 − r²) / perimeter. */
+/**
+ * The box shrunk as DB's training target is: each side moves in by area · (1 − r²) / perimeter.
+ *
+ * @example
+ * ```ts
+ * shrinkBox([0, 0, 100, 20]); // the box shrunk as DB labels shrink text regions
+ * ```
+ */
 export function shrinkBox(box: Box, ratio = 0.4): Box {
   const w = box[2] - box[0], h = box[3] - box[1];
   const d = Math.min((w * h * (1 - ratio * ratio)) / (2 * (w + h)), w / 2, h / 2);
@@ -237,7 +276,15 @@ export function recognizerMetric(options: Partial<RecognizerMetricOptions> & { d
   };
 }
 
-/** Classifier metric: `accuracy` of the [N, 2] scores, class 0 = "0" and class 1 = "180" (PaddleOCR's label_list). */
+/**
+ * Classifier metric: `accuracy` of the [N, 2] scores, class 0 = "0" and class 1 = "180" (PaddleOCR's label_list).
+ *
+ * @example
+ * ```ts
+ * const r = await compareModels("cls.onnx", "cls.int8.onnx", data, { metrics: { cls: classifierMetric() } });
+ * r.metrics; // [{ metric: "cls", name: "accuracy", fp32, quantized, drop }]
+ * ```
+ */
 export function classifierMetric(options: { output?: string } = {}): MetricFactory<ClsLabel | readonly ClsLabel[]> {
   return () => {
     let n = 0, hits = 0;
@@ -273,6 +320,12 @@ export interface DetectorMetricOptions extends DbOptions {
  * against the true line boxes at IoU ≥ 0.5, and `pixelF1` of the map
  * thresholded at 0.3 against the true boxes shrunk as DB's training target
  * is (the map marks text cores, not whole boxes).
+ *
+ * @example
+ * ```ts
+ * const r = await compareModels("det.onnx", "det.int8.onnx", pages, { metrics: { det: detectorMetric() } });
+ * r.metrics.map((m) => m.name); // ["boxPrecision", "boxRecall", "boxF1", "pixelF1"]
+ * ```
  */
 export function detectorMetric(options: Partial<DetectorMetricOptions> = {}): MetricFactory<DetLabel | readonly DetLabel[]> {
   const iouThreshold = options.iouThreshold ?? 0.5;

@@ -54,6 +54,11 @@ export function weightLayout(node: Node, graph: Graph): { weight: Tensor; axis: 
 /**
  * Max |w| of each output channel. For a grouped ConvTranspose (weight
  * [C, M/g, k…]) channel j of group gi is output channel gi·M/g + j.
+ *
+ * @example
+ * ```ts
+ * channelMaxAbs(Tensor.fromArray("w", [2, 2], new Float32Array([1, -3, 0.5, 0.25])), 0); // Float64Array [3, 0.5]
+ * ```
  */
 export function channelMaxAbs(weight: Tensor, axis: number, groups = 1): Float64Array {
   const w = weight.toFloat32();
@@ -78,7 +83,14 @@ export function channelMaxAbs(weight: Tensor, axis: number, groups = 1): Float64
   return out;
 }
 
-/** Channel range summaries for every layer with a constant float weight. */
+/**
+ * Channel range summaries for every layer with a constant float weight.
+ *
+ * @example
+ * ```ts
+ * for (const w of weightChannels(readModel("model.onnx").graph)) if (w.ratio > 1e3) console.log(w.node, w.ratio);
+ * ```
+ */
 export function weightChannels(graph: Graph): WeightChannels[] {
   const out: WeightChannels[] = [];
   for (const node of graph.nodes) {

@@ -33,7 +33,15 @@ export function cloneModel(model: Model): Model {
   return m;
 }
 
-/** A copy of `graph` (and its subgraphs) sharing tensors with the original. */
+/**
+ * A copy of `graph` (and its subgraphs) sharing tensors with the original.
+ *
+ * @example
+ * ```ts
+ * const copy = cloneGraph(model.graph);
+ * copy.nodes.pop(); // model.graph is unchanged
+ * ```
+ */
 export function cloneGraph(graph: Graph): Graph {
   const g = new Graph(graph.name);
   g.docString = graph.docString;
@@ -46,7 +54,15 @@ export function cloneGraph(graph: Graph): Graph {
   return g;
 }
 
-/** A copy of a node with copied input/output lists and attributes. */
+/**
+ * A copy of a node with copied input/output lists and attributes.
+ *
+ * @example
+ * ```ts
+ * const n = cloneNode(node);
+ * n.name = "copy"; // node keeps its name
+ * ```
+ */
 export function cloneNode(n: Node): Node {
   const c = new Node({
     opType: n.opType,

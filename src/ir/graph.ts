@@ -236,6 +236,11 @@ export class Graph {
  * Nodes of `g` in topological order, stable with respect to the current order.
  * Values with no producer (inputs, initializers, outer-scope names) are ready
  * from the start.
+ *
+ * @example
+ * ```ts
+ * for (const n of topologicalOrder(model.graph)) console.log(n.opType); // producers before consumers
+ * ```
  */
 export function topologicalOrder(g: Graph): Node[] {
   const producers = new Map<string, number>();

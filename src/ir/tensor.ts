@@ -145,7 +145,14 @@ export class Tensor {
   }
 }
 
-/** Product of dims; 1 for a scalar. */
+/**
+ * Product of dims; 1 for a scalar.
+ *
+ * @example
+ * ```ts
+ * shapeSize([2, 3, 4]); // 24
+ * ```
+ */
 export function shapeSize(dims: readonly number[]): number {
   let n = 1;
   for (const d of dims) n *= d;
@@ -186,7 +193,14 @@ function dtypeOfArray(a: TypedArray): DType {
   return "uint64";
 }
 
-/** IEEE half-precision bits to float32. */
+/**
+ * IEEE half-precision bits to float32.
+ *
+ * @example
+ * ```ts
+ * float16ToFloat32(new Uint16Array([0x3c00, 0xc000])); // Float32Array [1, -2]
+ * ```
+ */
 export function float16ToFloat32(h: Uint16Array): Float32Array {
   const out = new Float32Array(h.length);
   for (let i = 0; i < h.length; i++) {

@@ -131,7 +131,14 @@ function initializerBytes(model: Model): number {
   return n;
 }
 
-/** Writes through `fill` into a temporary sibling, then renames it into place. */
+/**
+ * Writes through `fill` into a temporary sibling, then renames it into place.
+ *
+ * @example
+ * ```ts
+ * atomicWrite("out.bin", (fd) => fs.writeSync(fd, bytes)); // readers see the old file or the whole new one
+ * ```
+ */
 export function atomicWrite(file: string, fill: (fd: number) => void): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   const fd = fs.openSync(tmp, "w");

@@ -31,6 +31,12 @@ export const MIN_SCALE = 1e-30;
 /**
  * Integer interval of activations: uint8 [0, 255]; int8 [-128, 127], or
  * [-127, 127] when symmetric (so the zero point is exactly 0).
+ *
+ * @example
+ * ```ts
+ * activationQRange("uint8", false); // { qmin: 0, qmax: 255 }
+ * activationQRange("int8", true); // { qmin: -127, qmax: 127 }
+ * ```
  */
 export function activationQRange(type: ActivationType, symmetric: boolean): QRange {
   if (type === "uint8") return { qmin: 0, qmax: 255 };
@@ -40,12 +46,25 @@ export function activationQRange(type: ActivationType, symmetric: boolean): QRan
 /**
  * Integer interval of int8 weights: symmetric narrow range [-127, 127], or
  * [-64, 64] with `reduceRange` (ORT's 7-bit weights).
+ *
+ * @example
+ * ```ts
+ * weightQRange(false); // { qmin: -127, qmax: 127 }
+ * ```
  */
 export function weightQRange(reduceRange: boolean): QRange {
   return reduceRange ? { qmin: -64, qmax: 64 } : { qmin: -127, qmax: 127 };
 }
 
-/** Rounds to the nearest integer, ties to even (as numpy and QuantizeLinear do). */
+/**
+ * Rounds to the nearest integer, ties to even (as numpy and QuantizeLinear do).
+ *
+ * @example
+ * ```ts
+ * roundHalfEven(2.5); // 2
+ * roundHalfEven(3.5); // 4
+ * ```
+ */
 export function roundHalfEven(x: number): number {
   // Math.round sends ties up (toward +inf); an odd result of a tie steps back.
   const r = Math.round(x);
@@ -126,7 +145,14 @@ export function softmaxParams(type: ActivationType, symmetric: boolean, powerOfT
   return { scale: powerOfTwo ? 1 / 128 : Math.fround(1 / 127), zeroPoint: 0 };
 }
 
-/** `x` limited to [lo, hi]. */
+/**
+ * `x` limited to [lo, hi].
+ *
+ * @example
+ * ```ts
+ * clamp(5, 0, 3); // 3
+ * ```
+ */
 export function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x;
 }

@@ -155,7 +155,14 @@ export function quantizeValues(data: Float32Array, p: ScaleZeroPoint, q: QRange)
   return out;
 }
 
-/** Smallest and largest element (0 and 0 for an empty array); throws on NaN/Inf. */
+/**
+ * Smallest and largest element (0 and 0 for an empty array); throws on NaN/Inf.
+ *
+ * @example
+ * ```ts
+ * minMax(new Float32Array([3, -1, 2])); // { min: -1, max: 3 }
+ * ```
+ */
 export function minMax(data: Float32Array): { min: number; max: number } {
   let min = Infinity, max = -Infinity;
   for (let i = 0; i < data.length; i++) {

@@ -92,7 +92,14 @@ export function ruleFor(opType: string, domain = ""): OpRule {
   return RULES.get(opType) ?? { ...DEFAULT_RULE, note: `edgeq has no quantization rule for ${opType}` };
 }
 
-/** Every op type with an entry, sorted. */
+/**
+ * Every op type with an entry, sorted.
+ *
+ * @example
+ * ```ts
+ * registeredOpTypes().includes("Conv"); // true
+ * ```
+ */
 export function registeredOpTypes(): string[] {
   return [...RULES.keys()].sort();
 }

@@ -107,6 +107,12 @@ export function planSplit(model: Model, profile: TargetProfile, prefer: Readonly
  * nodes the quantizer added (QuantizeLinear/DequantizeLinear) go to the
  * device. Boundary values keep their names; their dtypes and shapes come
  * from the model's value info.
+ *
+ * @example
+ * ```ts
+ * const plan = planSplit(model, loadTarget("npu-int8-only"));
+ * if (plan) writeModel("device.onnx", cutModel(model, plan).device);
+ * ```
  */
 export function cutModel(model: Model, plan: SplitPlan): SplitModels {
   const g = model.graph;

@@ -13,7 +13,15 @@ import { type JsonObject, type ProfileFile, resolveExtends } from "./resolve.ts"
 import { schemaErrors } from "./schema.ts";
 import type { TargetProfile } from "./types.ts";
 
-/** Whether `ref` names a file (ends in `.json` or has a folder part) rather than a built-in. */
+/**
+ * Whether `ref` names a file (ends in `.json` or has a folder part) rather than a built-in.
+ *
+ * @example
+ * ```ts
+ * isTargetPath("my-npu.json"); // true
+ * isTargetPath("npu-int8-only"); // false
+ * ```
+ */
 export function isTargetPath(ref: string): boolean {
   return /\.json$/i.test(ref) || ref.includes("/") || ref.includes("\\");
 }

@@ -39,7 +39,14 @@ export const RULES: readonly Rule[] = [
   opLimits,
 ];
 
-/** The rule with this id, if any. */
+/**
+ * The rule with this id, if any.
+ *
+ * @example
+ * ```ts
+ * ruleById("float-island")?.id; // "float-island"
+ * ```
+ */
 export function ruleById(id: string): Rule | undefined {
   return RULES.find((r) => r.id === id);
 }

@@ -55,12 +55,26 @@ export interface Report {
   };
 }
 
-/** Every violation of a report, rule by rule. */
+/**
+ * Every violation of a report, rule by rule.
+ *
+ * @example
+ * ```ts
+ * for (const v of violationsOf(report)) console.log(v.severity, v.node, v.message);
+ * ```
+ */
 export function violationsOf(report: Report): Violation[] {
   return report.rules.flatMap((r) => r.violations);
 }
 
-/** Whether a report has no errors (warnings allowed): what the CLI's exit code 0 means. */
+/**
+ * Whether a report has no errors (warnings allowed): what the CLI's exit code 0 means.
+ *
+ * @example
+ * ```ts
+ * meetsTarget(validateModel(model, loadTarget("npu-int8-only"))); // true when no rule reports an error
+ * ```
+ */
 export function meetsTarget(report: Report): boolean {
   return report.summary.errors === 0;
 }

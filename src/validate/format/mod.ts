@@ -18,7 +18,14 @@ export const REPORT_FORMATS = ["text", "json", "sarif", "junit"] as const;
 /** One of {@linkcode REPORT_FORMATS}. */
 export type ReportFormat = typeof REPORT_FORMATS[number];
 
-/** Formats a report in one of the {@linkcode REPORT_FORMATS}. */
+/**
+ * Formats a report in one of the {@linkcode REPORT_FORMATS}.
+ *
+ * @example
+ * ```ts
+ * fs.writeFileSync("edgeq.sarif", formatReport(validateModel(model, profile), "sarif"));
+ * ```
+ */
 export function formatReport(report: Report, format: ReportFormat): string {
   switch (format) {
     case "json":
