@@ -22,7 +22,14 @@ export interface ValueInfo {
   carry?: unknown;
 }
 
-/** A cycle, reported with the nodes on it. */
+/**
+ * A cycle, reported with the nodes on it.
+ *
+ * @example
+ * ```ts
+ * try { topologicalOrder(graph); } catch (e) { if (e instanceof CycleError) console.error(e.message); }
+ * ```
+ */
 export class CycleError extends Error {
   override name = "CycleError";
   constructor(readonly nodes: string[]) {
@@ -350,7 +357,16 @@ export function renameOuterReads(n: Node, rename: ReadonlyMap<string, string>): 
 
 export { Node };
 
-/** Hands out names unused in a graph ({@linkcode Graph.nameScope}), each once. */
+/**
+ * Hands out names unused in a graph ({@linkcode Graph.nameScope}), each once.
+ *
+ * @example
+ * ```ts
+ * const names = graph.nameScope(); // graph has a value "x"
+ * names.unique("x"); // "x_1"
+ * names.unique("x"); // "x_2"
+ * ```
+ */
 export class NameScope {
   readonly #used: Set<string>;
 

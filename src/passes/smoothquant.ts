@@ -100,6 +100,11 @@ function request(l: Linear): ChannelRequest {
 /**
  * The smoothing factors for one layer and α, from activation maxima `m`
  * and weight input ranges `w` (channels where either is 0 keep 1).
+ *
+ * @example
+ * ```ts
+ * smoothingScales([4, 1], [1, 4], 0.5); // Float64Array [2, 0.5]: √(m/w) per channel
+ * ```
  */
 export function smoothingScales(m: ArrayLike<number>, w: ArrayLike<number>, alpha: number): Float64Array {
   const s = new Float64Array(m.length);

@@ -138,6 +138,11 @@ export function activationParams(range: Range, type: ActivationType, symmetric: 
  * QDQ quantizer sets them: uint8 1/256 at 0; int8 1/256 at -128, or 1/127
  * at 0 when symmetric. Power-of-two symmetric int8 takes 1/128 (fixed-point
  * Q0.7, as shift-only hardware does: 1.0 saturates to 127/128).
+ *
+ * @example
+ * ```ts
+ * softmaxParams("uint8", false); // { scale: 0.00390625, zeroPoint: 0 }
+ * ```
  */
 export function softmaxParams(type: ActivationType, symmetric: boolean, powerOfTwo = false): ScaleZeroPoint {
   if (type === "uint8") return { scale: 1 / 256, zeroPoint: 0 };

@@ -148,7 +148,14 @@ export function quantizeBias(
   return { values, scale, saturated, underflow };
 }
 
-/** `data` quantized with one scale and zero point, clamped to `q`, as int8 or uint8. */
+/**
+ * `data` quantized with one scale and zero point, clamped to `q`, as int8 or uint8.
+ *
+ * @example
+ * ```ts
+ * quantizeValues(new Float32Array([0, 0.5, 1]), { scale: 1 / 255, zeroPoint: 0 }, { qmin: 0, qmax: 255 }); // Uint8Array [0, 128, 255]
+ * ```
+ */
 export function quantizeValues(data: Float32Array, p: ScaleZeroPoint, q: QRange): Int8Array | Uint8Array {
   const out = q.qmin < 0 ? new Int8Array(data.length) : new Uint8Array(data.length);
   for (let i = 0; i < data.length; i++) out[i] = clamp(roundHalfEven(data[i] / p.scale) + p.zeroPoint, q.qmin, q.qmax);

@@ -56,7 +56,14 @@ export function builtinTargetFile(name: string): string | undefined {
   return builtinTargetNames().includes(name) ? path.join(targetsDir(), `${name}.json`) : undefined;
 }
 
-/** `targets/schema.json` (imported with the code, see {@linkcode TARGET_SCHEMA}). */
+/**
+ * `targets/schema.json` (imported with the code, see {@linkcode TARGET_SCHEMA}).
+ *
+ * @example
+ * ```ts
+ * schemaErrors(JSON.parse(fs.readFileSync("my-npu.json", "utf8")), targetSchema()); // [] when the file obeys the schema
+ * ```
+ */
 export function targetSchema(): JsonSchema {
   return TARGET_SCHEMA;
 }
