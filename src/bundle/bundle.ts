@@ -10,7 +10,7 @@ import type { Dataset } from "../data/types.ts";
 import { TargetViolationError } from "../errors.ts";
 import { compareModels, type EvalReport } from "../eval/compare.ts";
 import { layerErrors } from "../eval/layer_errors.ts";
-import { renderReport } from "../report/report.ts";
+import { renderReport, reportEval, reportValidation } from "../report/report.ts";
 import { feedsOf, floatData, resolveRuntime } from "../eval/_session.ts";
 import { maxAbsDiff, sqnrDb } from "../eval/metrics.ts";
 import type { MetricFactory } from "../eval/types.ts";
@@ -173,9 +173,9 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
   }
 
   const tolerances: Record<string, OutputTolerance> = {};
+  // A float host tail makes the outputs it produces float.
+  const tail = split?.tail ? decodeModel(split.tail) : undefined;
   for (const [name, s] of spread) {
-    // A float host tail makes the outputs it produces float.
-    const tail = split?.tail ? decodeModel(split.tail) : undefined;
     const step = tail?.graph.nodes.some((n) => n.outputs.includes(name)) ? 0 : outputStep(decoded, name);
     const spreadSqnrDb = capDb(s.minSqnr);
     // Twice what two runtimes were seen to differ by, and never below one output step: a runtime that
@@ -204,17 +204,9 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
     edgeq: VERSION,
     passes: opts.passes,
     layers,
-    eval: {
-      samples: evaluation.samples,
-      metrics: evaluation.metrics.map((m) => ({ metric: m.metric, name: m.name, fp32: m.fp32, int8: m.quantized })),
-      outputs: evaluation.outputs,
-    },
+    eval: reportEval(evaluation),
     sizes: { fp32: opts.fp32.length, int8: opts.model.length + (split?.head?.length ?? 0) + (split?.tail?.length ?? 0) },
-    validation: {
-      errors: validation.summary.errors,
-      warnings: validation.summary.warnings,
-      rules: validation.rules.filter((r) => r.applies).map((r) => ({ id: r.id, violations: r.violations.length })),
-    },
+    validation: reportValidation(validation),
   });
   entries.push({ name: "report.html", data: new TextEncoder().encode(html) });
   const report = {

@@ -4,5 +4,5 @@
  *
  * @module
  */
-export { layerWeights, type LayerWeights, renderReport, type ReportInput } from "./report.ts";
+export { layerWeights, type LayerWeights, renderReport, reportEval, type ReportInput, reportValidation } from "./report.ts";
 export { barChart, boxPlots, esc, fiveNumbers, lineChart, stripChart } from "./svg.ts";

@@ -13,6 +13,8 @@ import type { Graph } from "../ir/graph.ts";
 import type { Model } from "../ir/model.ts";
 import { Tensor } from "../ir/tensor.ts";
 import { channelMaxAbs } from "../inspect/weights.ts";
+import type { EvalReport } from "../eval/compare.ts";
+import type { Report } from "../validate/report.ts";
 import { barChart, type Box, boxPlots, esc, fiveNumbers, lineChart, type Series, type Strip, stripChart } from "./svg.ts";
 
 /** What the page shows; every field but `title` and `model` is optional and its section is left out without it. */
@@ -40,6 +42,34 @@ export interface ReportInput {
   validation?: { errors: number; warnings: number; rules: readonly { id: string; violations: number }[] };
   /** Metric against the SmoothQuant α, one series per weight granularity. */
   sweep?: readonly Series[];
+}
+
+/**
+ * {@linkcode ReportInput.eval} from an FP32-vs-INT8 comparison.
+ *
+ * @example
+ * ```ts
+ * renderReport({ title: "cls.int8.onnx", model, eval: reportEval(await compareModels(fp32, int8, data)) });
+ * ```
+ */
+export function reportEval(e: EvalReport): NonNullable<ReportInput["eval"]> {
+  return { samples: e.samples, metrics: e.metrics.map((m) => ({ metric: m.metric, name: m.name, fp32: m.fp32, int8: m.quantized })), outputs: e.outputs };
+}
+
+/**
+ * {@linkcode ReportInput.validation} from a validation report: the rules that apply, with their violation counts.
+ *
+ * @example
+ * ```ts
+ * reportValidation(validateModel(model, loadTarget("npu-int8-only"))).errors; // 0 when it meets the target
+ * ```
+ */
+export function reportValidation(r: Report): NonNullable<ReportInput["validation"]> {
+  return {
+    errors: r.summary.errors,
+    warnings: r.summary.warnings,
+    rules: r.rules.filter((x) => x.applies).map((x) => ({ id: x.id, violations: x.violations.length })),
+  };
 }
 
 /** One layer's weights and biases as the quantized model holds them. */
