@@ -157,6 +157,7 @@ function recipeOptions(cmd: Command): Command {
     .option("--smoothquant-alpha <a>", "SmoothQuant strength: a number in [0, 1] or auto (default 0.5; turns SmoothQuant on)")
     .option("--bias-correction", "Correct the mean output shift of weight rounding (--no-bias-correction off)")
     .option("--bias-guard", "Raise weight scales where an int32 bias would overflow (--no-bias-guard off)")
+    .option("--gptq", "Optimal weight rounding (GPTQ): one more pass over the data, then each layer rounded to the least output error (--no-gptq off)")
     .option("--max-drop <x>", "Mixed precision: largest accuracy drop allowed (refused on targets without float fallback; not implemented yet)")
     .option("--input-shape <name=dims>", "Fix an input's dims, e.g. x=1,3,48,320 (repeatable; default on static-shape targets: the calibration samples' shape)")
     .option("--input-value <name=v>", "Freeze an input to a constant, e.g. sr=16000 (repeatable): what depends on it folds away")
@@ -319,6 +320,7 @@ async function quantizeFile(file: string, f: QuantizeFlags, mode: { write: boole
   set("smoothquant", switched("smoothquant") ?? (alpha !== undefined ? true : undefined));
   set("bias-correction", switched("bias-correction"));
   set("bias-overflow-guard", switched("bias-guard"));
+  set("gptq", switched("gptq"));
   if (exclude.length || keepFloat.length) passes["float-fallback"] = true;
   const inputShapes = parseInputShapes(list(f.inputShape));
   const inputValues = parseInputValues(list(f.inputValue));

@@ -114,6 +114,7 @@ function recipes(profile: TargetProfile): Recipe[] {
   const rows: Recipe[] = [core, fus, cle, bc, rs];
   const after = rs.label;
   rows.push({ ...rs, label: "  without bias correction", passes: rs.passes.filter((p) => p !== "bias-correction"), base: after });
+  rows.push({ ...rs, label: "  + GPTQ rounding", passes: [...rs.passes, "gptq"], base: after });
   rows.push({ ...rs, label: "  percentile instead", method: "percentile", base: after });
   rows.push({ ...rs, label: "  entropy instead", method: "entropy", base: after });
   rows.push({ ...rs, label: "  + high-bias absorption", passes: [...rs.passes, "high-bias-absorption"], base: after });

@@ -10,12 +10,13 @@ import { biasOverflowGuard } from "./bias_overflow_guard.ts";
 import { crossLayerEqualization } from "./cross_layer_equalization.ts";
 import { floatFallback } from "./float_fallback.ts";
 import { fusions } from "./fusions.ts";
+import { gptq } from "./gptq.ts";
 import { highBiasAbsorption } from "./high_bias_absorption.ts";
 import { smoothquant } from "./smoothquant.ts";
 import type { Pass } from "./types.ts";
 
 /** The passes in pipeline order (the stage of each also fixes where it runs). */
-export const PASSES: readonly Pass[] = [fusions, crossLayerEqualization, highBiasAbsorption, smoothquant, floatFallback, biasCorrection, biasOverflowGuard];
+export const PASSES: readonly Pass[] = [fusions, crossLayerEqualization, highBiasAbsorption, smoothquant, floatFallback, gptq, biasCorrection, biasOverflowGuard];
 
 /**
  * The pass registered under `name`, or `undefined`.

@@ -17,6 +17,8 @@ export const DEFAULT_PASS_SETTINGS: Readonly<PassSettings> = Object.freeze({
   cleRescaleLimit: 16,
   biasCorrectionThreshold: 2,
   sensitiveLayers: 3,
+  gptqDamp: 0.01,
+  gptqSamples: 32,
   exclude: Object.freeze({ names: [], opTypes: [], patterns: [], presets: [] }),
 });
 
@@ -45,6 +47,12 @@ export function resolvePassSettings(s: Partial<PassSettings> = {}): PassSettings
   }
   if (!Number.isInteger(o.sensitiveLayers) || o.sensitiveLayers < 1) {
     throw new InputError(`Sensitive layers to keep float must be a positive integer, got "${o.sensitiveLayers}"`);
+  }
+  if (!(o.gptqDamp > 0 && o.gptqDamp < 1)) {
+    throw new InputError(`GPTQ damping must be a number in (0, 1), got "${o.gptqDamp}"`);
+  }
+  if (!Number.isInteger(o.gptqSamples) || o.gptqSamples < 1) {
+    throw new InputError(`GPTQ samples must be a positive integer, got "${o.gptqSamples}"`);
   }
   if (!(o.cleRescaleLimit >= 1)) {
     throw new InputError(`Cross-layer equalization rescale limit must be at least 1, got "${o.cleRescaleLimit}"`);

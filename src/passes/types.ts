@@ -8,6 +8,7 @@
  * @module
  */
 import type { StatRequest } from "../calibrate/types.ts";
+import type { Gram, GramRequest } from "../calibrate/gram.ts";
 import type { ChannelObserver } from "../calibrate/channel.ts";
 import type { Histogram } from "../calibrate/histogram.ts";
 import type { MinMaxObserver } from "../calibrate/minmax.ts";
@@ -38,6 +39,24 @@ export interface WeightQuantizer {
    * `undefined` when the node's weight is not quantized.
    */
   dequantized(node: Node): Float32Array | undefined;
+  /**
+   * The weight of `node` as int8 integers with their scales, `axis` the
+   * per-channel axis (`undefined`: one scale) and `range` the integer range;
+   * `undefined` when the node's weight is not quantized.
+   */
+  quantized(node: Node): {
+    values: Int8Array;
+    scale: Float32Array;
+    axis: number | undefined;
+    dims: readonly number[];
+    range: { qmin: number; qmax: number };
+  } | undefined;
+  /**
+   * Fixes the scales QDQ insertion will use for the weight of `node` (at
+   * least `scale`; the bias-overflow guard may still raise them), for a pass
+   * that rounded the weight against them and wrote the result back.
+   */
+  pin(node: Node, scale: Float32Array): void;
 }
 
 /** Settings of the passes; every field's default is in its doc and applied in one place. */
@@ -72,6 +91,10 @@ export interface PassSettings {
   exclude: ExcludeSpec;
   /** How many layers the `sensitive` exclusion preset keeps float. Default 3. */
   sensitiveLayers: number;
+  /** GPTQ: damping of the inputs' second moments, as a fraction of their mean diagonal. Default 0.01. */
+  gptqDamp: number;
+  /** GPTQ: calibration samples its second moments are summed over (at most the calibration set). Default 32. */
+  gptqSamples: number;
 }
 
 /** Which nodes stay float: by name, op type, name pattern or preset. */
@@ -109,6 +132,11 @@ export interface PassContext {
    * whole (without float fallback), most error added first.
    */
   sensitivity?: () => Promise<{ node: string; dropDb: number }[]>;
+  /**
+   * For `calibrated` passes that need them (GPTQ): the summed Gram matrices
+   * of layer inputs over the calibration samples, one pass over the data.
+   */
+  grams?: (requests: readonly GramRequest[]) => Promise<Gram[]>;
 }
 
 /** What a pass did. */

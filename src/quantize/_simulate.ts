@@ -8,9 +8,10 @@
  */
 import type { Range } from "../calibrate/types.ts";
 import type { Model } from "../ir/model.ts";
+import type { Node } from "../ir/node.ts";
 import type { WeightQuantizer } from "../passes/types.ts";
 import { detailedPlan } from "./_plan.ts";
-import { biasScaleFloor } from "./_weights.ts";
+import { weightScaleFloor } from "./_weights.ts";
 import { activationParams, activationQRange, weightQRange } from "./params.ts";
 import { resolveParams } from "./quantize.ts";
 import { InputError } from "../errors.ts";
@@ -22,32 +23,49 @@ import type { QuantizeOptions } from "./types.ts";
  * `ranges` from calibration and options `o`. Each call quantizes afresh,
  * so a pass that changes biases sees the guard's floors move with them.
  */
-export function weightQuantizer(model: Model, ranges: ReadonlyMap<string, Range>, o: QuantizeOptions): WeightQuantizer {
+export function weightQuantizer(
+  model: Model,
+  ranges: ReadonlyMap<string, Range>,
+  o: QuantizeOptions,
+  pinned?: Map<string, Float32Array>,
+): WeightQuantizer {
   const plan = detailedPlan(model, o);
   const params = resolveParams(plan, ranges, o);
   const byNode = new Map(plan.nodes.map((np) => [np.node, np]));
   const g = model.graph;
+  const opts: QuantizeOptions = pinned ? { ...o, weightScales: pinned } : o;
+  const quantized = (node: Node) => {
+    const np = byNode.get(node);
+    if (!np?.quantized || !np.weight || np.foldedInto) return undefined;
+    const name = node.inputs[np.weight.input];
+    const w = g.constant(name);
+    if (!w) return undefined;
+    const axis = np.weight.perChannel ? np.weight.axis : undefined;
+    const channels = axis === undefined ? 1 : w.dims[axis];
+    const floor = weightScaleFloor(np, name, params.get(node.inputs[0])?.scale, channels, opts, g);
+    const q = weightQRange(o.reduceRange);
+    try {
+      return { ...quantizeWeight(w.toFloat32(), w.dims, { axis, q, powerOfTwo: o.powerOfTwoScales, minScale: floor }), axis, dims: w.dims, range: q };
+    } catch (e) {
+      throw new InputError(`Cannot quantize weight "${name}" of node "${node.label}": ${(e as Error).message}`);
+    }
+  };
   return {
     dequantized(node) {
-      const np = byNode.get(node);
-      if (!np?.quantized || !np.weight || np.foldedInto) return undefined;
-      const w = g.constant(node.inputs[np.weight.input]);
-      if (!w) return undefined;
-      const axis = np.weight.perChannel ? np.weight.axis : undefined;
-      const channels = axis === undefined ? 1 : w.dims[axis];
-      const floor = o.biasOverflowGuard && np.bias !== undefined
-        ? biasScaleFloor(np, params.get(node.inputs[0])!.scale, channels, g)
-        : undefined;
-      let q;
-      try {
-        q = quantizeWeight(w.toFloat32(), w.dims, { axis, q: weightQRange(o.reduceRange), powerOfTwo: o.powerOfTwoScales, minScale: floor });
-      } catch (e) {
-        throw new InputError(`Cannot quantize weight "${node.inputs[np.weight.input]}" of node "${node.label}": ${(e as Error).message}`);
-      }
-      const inner = axis === undefined ? w.size : w.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-      const out = new Float32Array(w.size);
+      const q = quantized(node);
+      if (!q) return undefined;
+      const { axis, dims } = q;
+      const size = q.values.length, channels = q.scale.length;
+      const inner = axis === undefined ? size : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+      const out = new Float32Array(size);
       for (let i = 0; i < out.length; i++) out[i] = q.values[i] * q.scale[axis === undefined ? 0 : Math.floor(i / inner) % channels];
       return out;
+    },
+    quantized,
+    pin(node, scale) {
+      const np = byNode.get(node);
+      if (!pinned || !np?.weight) throw new Error(`internal: cannot pin the weight scales of "${node.label}"`);
+      pinned.set(node.inputs[np.weight.input], scale);
     },
   };
 }

@@ -35,9 +35,7 @@ export function quantizeNodeWeights(
   const spec = np.weight!;
   const wName = node.inputs[spec.input];
   const axis = spec.perChannel ? spec.axis : undefined;
-  const floor = o.biasOverflowGuard && np.bias !== undefined
-    ? biasScaleFloor(np, params.get(node.inputs[0])!.scale, axis === undefined ? 1 : ed.graph.constant(wName)!.dims[axis], ed.graph)
-    : undefined;
+  const floor = weightScaleFloor(np, wName, params.get(node.inputs[0])?.scale, axis === undefined ? 1 : ed.graph.constant(wName)!.dims[axis], o, ed.graph);
   // A weight is shared between nodes unless the guard must raise a scale
   // for this node's bias (then it gets a copy of its own).
   const key = `${wName}|${axis ?? ""}`;
@@ -50,6 +48,29 @@ export function quantizeNodeWeights(
   node.inputs[spec.input] = wq.output;
   if (np.reason) report.bias.float.push({ node: node.label, reason: np.reason });
   if (np.bias !== undefined) quantizeNodeBias(np, params.get(node.inputs[0])!.scale, wq.scale, ed, report);
+}
+
+/**
+ * The floor under a weight's scales: the bias-overflow guard's (when on and
+ * the node has a bias) and the scales `o.weightScales` pins, the larger of
+ * the two per channel; `undefined` when neither applies.
+ */
+export function weightScaleFloor(
+  np: NodePlan,
+  wName: string,
+  inputScale: number | undefined,
+  channels: number,
+  o: QuantizeOptions,
+  graph: Graph,
+): Float64Array | undefined {
+  const bias = o.biasOverflowGuard && np.bias !== undefined && inputScale !== undefined
+    ? biasScaleFloor(np, inputScale, channels, graph)
+    : undefined;
+  const pinned = o.weightScales?.get(wName);
+  if (!pinned || (pinned.length !== channels && pinned.length !== 1)) return bias;
+  const floor = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) floor[c] = Math.max(bias ? bias[c] : 0, pinned[pinned.length === 1 ? 0 : c]);
+  return floor;
 }
 
 /** Headroom below int32's limit, as ONNX Runtime's guard keeps (≈ 1.0001). */
@@ -101,7 +122,10 @@ function quantizeWeightTensor(
   if (axis !== undefined) report.weights.perChannel++;
   if (q.zeroChannels.length) report.weights.zeroChannels.push({ node: node.label, weight: wName, channels: q.zeroChannels });
   if (q.tinyChannels.length) report.weights.tinyChannels.push({ node: node.label, weight: wName, channels: q.tinyChannels });
-  if (q.raisedChannels.length) report.weights.raisedChannels.push({ node: node.label, weight: wName, channels: q.raisedChannels });
+  // A pinned scale is the pinning pass's choice, not a raise: only channels the bias floor lifted above the pin count.
+  const pinned = o.weightScales?.get(wName);
+  const raised = pinned ? q.raisedChannels.filter((c) => !(q.scale[c] <= pinned[pinned.length === 1 ? 0 : c])) : q.raisedChannels;
+  if (raised.length) report.weights.raisedChannels.push({ node: node.label, weight: wName, channels: raised });
   return { output: dqOut, scale: q.scale };
 }
 

@@ -12,8 +12,9 @@
  *    which values need a range;
  * 5. calibrate — one ONNX Runtime session over the calibration samples that
  *    also gathers what the `calibrated` passes asked for;
- * 6. `calibrated` passes — bias correction, from the weights as they will be
- *    quantized;
+ * 6. `calibrated` passes — optimal rounding (GPTQ, from the inputs' second
+ *    moments, one more pass over the data), bias correction, from the
+ *    weights as they will be quantized;
  * 7. quantize — QDQ insertion, int8 weights, int32 biases (with the
  *    bias-overflow guard when it is in the recipe).
  *
@@ -27,6 +28,7 @@ import type { Model } from "../ir/model.ts";
 import { layerErrors } from "../eval/layer_errors.ts";
 import type { Dataset } from "../data/types.ts";
 import { collect, rangeOf, rangeRequests, resolveCalibrateOptions } from "../calibrate/mod.ts";
+import { collectGrams } from "../calibrate/gram.ts";
 import type { CalibrateOptions, Range, StatRequest } from "../calibrate/types.ts";
 import { normalize, type NormalizeReport } from "../normalize/mod.ts";
 import { PASSES } from "../passes/registry.ts";
@@ -180,14 +182,22 @@ export async function quantizeModel(
   plan.activations.forEach((v, i) => ranges.set(v, rangeOf(observers[i], c)));
   ms.calibrate = performance.now() - t1;
 
+  const pinned = new Map<string, Float32Array>();
   if (calibrated.length) {
-    ctx.weights = weightQuantizer(model, ranges, q);
+    ctx.weights = weightQuantizer(model, ranges, q, pinned);
+    ctx.grams = async (requests) => {
+      const t = performance.now();
+      const n = Math.min(ctx.settings.gptqSamples, c.samples);
+      const grams = await collectGrams(model, calib, requests, n, { folds: 2, runtime: opts.runtime, onProgress: (d, total) => opts.onProgress?.("statistics", d, total) });
+      ms.statistics += performance.now() - t;
+      return grams;
+    };
     await run(calibrated, lookup);
   }
 
   const t2 = performance.now();
   const guard = q.biasOverflowGuard && recipe.has("bias-overflow-guard");
-  const report = quantize(model, ranges, { ...q, biasOverflowGuard: guard });
+  const report = quantize(model, ranges, { ...q, biasOverflowGuard: guard, weightScales: pinned });
   opts.onProgress?.("quantize", 1, 1);
   ms.quantize = performance.now() - t2;
   if (guard) reports.push(guardReport(report));

@@ -62,8 +62,10 @@ export interface QuantizeReport {
 
 /** A report with nothing counted yet. */
 export function emptyReport(options: QuantizeOptions, before: number): QuantizeReport {
+  // Pinned scales are the pass's business (its own report), not an option a reader set.
+  const { weightScales: _, ...rest } = options;
   return {
-    options,
+    options: rest,
     ops: {},
     quantizeLinear: 0,
     dequantizeLinear: 0,

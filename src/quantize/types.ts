@@ -39,6 +39,13 @@ export interface QuantizeOptions {
    * round to 0, which is what they are worth. Default `true`.
    */
   biasOverflowGuard: boolean;
+  /**
+   * Scales fixed for named weight initializers, per channel (or one): a
+   * floor under the scale computed from the weight, which a pass that chose
+   * the integers itself (optimal rounding) sets to the scale it rounded
+   * against, so QDQ insertion finds the same integers. Default none.
+   */
+  weightScales?: ReadonlyMap<string, Float32Array>;
 }
 
 /** Per-tensor quantization parameters. */

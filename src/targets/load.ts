@@ -70,7 +70,8 @@ export function loadTarget(nameOrPath: string): TargetProfile {
     ops: profile.ops,
     opset: profile.opset,
     staticShapes: profile.staticShapes,
-    passes: profile.passes,
+    // Passes added after format 1 profiles were written: allowed, off, unless the profile says otherwise.
+    passes: { ...profile.passes, gptq: profile.passes.gptq ?? { allowed: true, default: false } },
   };
   const problems = profileProblems(ordered);
   if (problems.length) throw fail(problems[0]);

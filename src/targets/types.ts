@@ -17,7 +17,8 @@ export type PassName =
   | "smoothquant"
   | "bias-overflow-guard"
   | "bias-correction"
-  | "float-fallback";
+  | "float-fallback"
+  | "gptq";
 
 /** Whether a pass may run on this target, and whether it runs by default. */
 export interface PassRule {
