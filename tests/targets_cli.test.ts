@@ -69,7 +69,8 @@ test("requests a target forbids exit 2 before any work: one line naming profile 
     [["--target", "npu-int8-only", "--exclude", "p2o.Conv.0"], 'Target "npu-int8-only" forbids excluding "p2o.Conv.0" from quantization (floatFallback is false)'],
     [["--target", "npu-int8-only", "--max-drop", "0.01"], 'Target "npu-int8-only" forbids mixed precision with a maximum accuracy drop (floatFallback is false)'],
     [["--target", "npu-int8-only", "--activations", "uint8"], 'Target "npu-int8-only" forbids uint8 activations (activations.dtype is "int8")'],
-    [["--target", "cpu-mixed", "--max-drop", "0.01"], "Option --max-drop (automatic mixed precision) is not implemented yet"],
+    [["--target", "cpu-mixed", "--max-drop", "0.5"], "Option --max-drop needs --eval DIR: the held-out samples the drop is measured on"],
+    [["--target", "cpu-mixed", "--max-drop", "half", "--eval", "x"], 'Option --max-drop must be points of the metric in [0, 100), got "half"'],
   ];
   const [unknown, ...runs] = await Promise.all([
     edgeq("quantize", CLS, "--target", "cpu-mixed", "--exclude", "no-such-node", "--calib", out, "-o", path.join(out, "m.onnx")),

@@ -12,6 +12,7 @@
  *
  * @module
  */
+export { collectGrams, type Gram, type GramRequest, gramColumns } from "./gram.ts";
 export type {
   CalibMethod,
   CalibrateOptions,

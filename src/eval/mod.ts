@@ -18,6 +18,7 @@ export { argmax, cosineSimilarity, maxAbsDiff, sqnrDb, top1Agreement } from "./m
 export { type CompareOptions, compareModels, type EvalReport, type MetricComparison, type OutputError } from "./compare.ts";
 export { type LayerError, type LayerErrorOptions, type LayerErrorReport, layerErrors } from "./layer_errors.ts";
 export { formatEvalReport, formatLayerErrors } from "./format.ts";
+export { analyzeSensitivity, type NodeSensitivity, type SensitivityOptions, type SensitivityReport } from "./sensitivity.ts";
 export type { ModelSource } from "./_session.ts";
 export type { MetricFactory, TaskMetric } from "./types.ts";
 export * from "./ocr.ts";

@@ -89,6 +89,8 @@ export function detailedPlan(model: Model, opts: QuantizeOptions): DetailedPlan 
   const dtype = dtypeResolver(g);
   const isFloat = (v: string | undefined): v is string => !!v && dtype(v) === "float32";
   const excluded = new Set(opts.exclude);
+  const floatOut = new Set((opts.floatOutputs ?? []).filter((n) => excluded.has(n)));
+  const fromExcluded = (v: string) => floatOut.size > 0 && floatOut.has(g.producer(v)?.name ?? "\0");
   const values = new Map<string, ValuePlan>();
   const plans = new Map<Node, NodePlan>();
   const folds: Fold[] = [];
@@ -149,6 +151,8 @@ export function detailedPlan(model: Model, opts: QuantizeOptions): DetailedPlan 
       (g.constant(node.inputs[i]) ? constants : acts).push(i);
     }
     if (acts.length === 0) return skip(node, rule, "no float activation input");
+    // Rounding its other inputs would add error to a node that computes in float anyway.
+    if (acts.some((i) => fromExcluded(node.inputs[i]))) return skip(node, rule, "reads a float output of an excluded node: kept float with it");
     const plan: NodePlan = { node, rule, quantized: true, constants };
     if (spec) {
       const perChannel = opts.perChannel && spec.axis !== undefined;
@@ -207,7 +211,7 @@ export function detailedPlan(model: Model, opts: QuantizeOptions): DetailedPlan 
   for (const node of [...order].reverse()) {
     if (plans.has(node) || excluded.has(node.name) || hasSubgraph(node)) continue;
     const data = node.inputs[0];
-    if (!isFloat(data) || values.has(data) || g.constant(data)) continue;
+    if (!isFloat(data) || values.has(data) || g.constant(data) || fromExcluded(data)) continue;
     if (node.outputs.some((o) => isFloat(o) && values.has(o))) request(data, node);
   }
 

@@ -50,6 +50,12 @@ export {
 export { type PlannedNode, planQuantization, type QuantPlan } from "./plan.ts";
 export { type ChannelNote, type OpCounts, quantize, type QuantizeReport } from "./quantize.ts";
 export { quantizeModel, type QuantizeModelOptions, type QuantizeModelReport } from "./pipeline.ts";
+export {
+  type DropMetric,
+  mixedPrecision,
+  type MixedPrecisionOptions,
+  type MixedPrecisionReport,
+} from "./mixed_precision.ts";
 export { quantizeOptionsFor, type TargetRequest, type TargetSettings } from "./target_options.ts";
 export { targetPreflight } from "./preflight.ts";
 export { cutModel, planSplit, type SplitModels, type SplitPlan } from "./split.ts";

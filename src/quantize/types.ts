@@ -21,8 +21,19 @@ export interface QuantizeOptions {
    * pair-add saturation on x86 without VNNI. Default `false`.
    */
   reduceRange: boolean;
-  /** Node names kept in float. Default none. */
+  /**
+   * Node names kept in float. Their inputs and outputs are still rounded
+   * where quantized neighbours read or write them (as ONNX Runtime's
+   * `nodes_to_exclude`). Default none.
+   */
   exclude: readonly string[];
+  /**
+   * Excluded nodes whose outputs their readers take unrounded: a reader with
+   * no other activation input then stays float too. Mixed precision keeps
+   * nodes float this way, since the rounding of a node's output is part of
+   * the error it was ranked by. Default none.
+   */
+  floatOutputs?: readonly string[];
   /**
    * Every scale an exact power of two (shift-only requantization): each
    * scale is rounded up to the next power of two so its range still fits;
