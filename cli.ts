@@ -223,18 +223,22 @@ recipeOptions(cli.command("quantize <model>", "Calibrate on --calib and write a 
   .option("--metric <name>", `Task metric on the --eval labels: ${Object.keys(METRICS).join(", ")} (default: output agreement and SQNR; --max-drop: top-1 agreement with FP32)`)
   .option("--dictionary <file>", "--metric recognizer: the character dictionary (one per line)")
   .option("--split", "Ops the target lacks at the start or end run on the host: write the device model to --out and float host-head/host-tail models beside it")
+  .option("--analyze", "Add the sensitivity analysis (edgeq analyze's ranking, on --eval or else the calibration samples) to the report")
   .option("--json", "Print the report as one JSON document")
   .example("edgeq quantize model.onnx --calib calib/ -o model.int8.onnx --calib-method percentile")
   .example("edgeq quantize melspectrogram.onnx --target npu-int8-only --calib audio/ --split -o mel.int8.onnx")
   .example("edgeq quantize cls.onnx --target asic-per-tensor --input-shape x=1,3,48,192 --calib calib/ --no-bias-correction --smoothquant-alpha auto")
   .example("edgeq quantize rec.onnx --target cpu-mixed --calib calib/ --exclude-preset depthwise --exclude-op MatMul")
   .example("edgeq quantize rec.onnx --target npu-int8-only --calib calib/   # dynamic dims fixed from the samples")
-  .action(async (file: string, f: QuantizeFlags) => {
-    const { out, target, fixedShapes, inputValues, splitReport, parts, partFiles, report, validation, evaluation, early, mixed } = await quantizeFile(file, f, { write: true });
+  .example("edgeq quantize rec.onnx --target cpu-mixed --calib calib/ --eval heldout/ --metric recognizer --dictionary keys.txt --max-drop 0.5")
+  .action(async (file: string, f: QuantizeFlags & { analyze?: boolean }) => {
+    const q0 = await quantizeFile(file, f, { write: true, keepFloat: f.analyze });
+    const { out, target, fixedShapes, inputValues, splitReport, parts, partFiles, report, validation, evaluation, early, mixed } = q0;
     // A drop --max-drop could not hold is a model that misses its requirement: exit 1, after the report.
     if (mixed && !mixed.met) process.exitCode = 1;
+    const sensitivity = f.analyze ? await sensitivityOf(q0, f) : undefined;
     if (f.json) {
-      print(JSON.stringify({ model: file, out, target, inputShapes: fixedShapes, inputValues, split: splitReport, ...report, mixedPrecision: mixed, validation, evaluation }, jsonNumbers, 2));
+      print(JSON.stringify({ model: file, out, target, inputShapes: fixedShapes, inputValues, split: splitReport, ...report, mixedPrecision: mixed, sensitivity, validation, evaluation }, jsonNumbers, 2));
       return;
     }
     const q = report.quantize;
@@ -271,7 +275,21 @@ recipeOptions(cli.command("quantize <model>", "Calibrate on --calib and write a 
       print(`  validate --target ${target}: ${validation.errors ? `${validation.errors} errors (${failed}): see edgeq validate` : "clean"}`);
     }
     if (evaluation) print(formatEvalReport(evaluation).replace(/^/gm, "  "));
+    if (sensitivity) {
+      print(`  sensitivity on ${sensitivity.data} (output SQNR ${sensitivity.quantizedDb.toFixed(1)} dB quantized), most gained by keeping it float first:`);
+      print(formatSensitivity(sensitivity.nodes.slice(0, 10)).replace(/^/gm, "    "));
+    }
   });
+
+/** `analyze`'s ranking of a quantized model, on `--eval` or else the calibration samples. */
+async function sensitivityOf(q: QuantizeOutcome, f: QuantizeFlags, samples = 8, views: "both" | "float" | "alone" = "both") {
+  const inputs = q.model.graph.inputs.filter((v) => !q.model.graph.initializers.has(v.name));
+  const data = await openDataset(f.eval ?? f.calib!, inputs, { preprocess: q.preprocess });
+  const progress = progressLine();
+  const r = await analyzeSensitivity(q.floatGraph!, q.model, data, { samples, views, onProgress: (d: number, t: number) => progress("analyzing", d, t) });
+  progress("");
+  return { ...r, data: f.eval ? `${r.samples} held-out samples of ${f.eval}` : `${r.samples} calibration samples (give --eval for held-out ones)` };
+}
 
 recipeOptions(cli.command("analyze <model>", "Sensitivity: quantize as the recipe says, then rank the nodes by the damage their own quantization does"))
   .option("--eval <dir>", "Held-out samples the ranking is measured on (default: the calibration samples, said in the report)")
@@ -292,13 +310,8 @@ recipeOptions(cli.command("analyze <model>", "Sensitivity: quantize as the recip
     const t0 = performance.now();
     const q = await quantizeFile(file, f, { write: false, keepFloat: true, noEval: true });
     const tq = performance.now() - t0;
-    const inputs = q.model.graph.inputs.filter((v) => !q.model.graph.initializers.has(v.name));
-    const dir = f.eval ?? f.calib!;
-    const data = await openDataset(dir, inputs, { preprocess: q.preprocess });
-    const progress = progressLine();
-    const r = await analyzeSensitivity(q.floatGraph!, q.model, data, { samples: n, views: view, onProgress: (d: number, t: number) => progress("analyzing", d, t) });
-    progress("");
-    const source = f.eval ? `${r.samples} held-out samples of ${f.eval}` : `${r.samples} calibration samples (give --eval for held-out ones)`;
+    const r = await sensitivityOf(q, f, n, view);
+    const source = r.data;
     const seconds = { quantize: tq / 1000, analysis: r.ms / 1000 };
     if (f.json) {
       print(JSON.stringify({ model: file, target: q.target, data: source, samples: r.samples, quantizedDb: r.quantizedDb, runs: r.runs, seconds, nodes: r.nodes }, jsonNumbers, 2));

@@ -104,6 +104,10 @@ test("analyze ranks the nodes by what keeping each float gains, on the data give
   const { nodes } = JSON.parse(json.stdout);
   assert.ok(nodes.length > 20);
   assert.ok(nodes.every((n: { gainDb: number }, i: number) => i === 0 || n.gainDb <= nodes[i - 1].gainDb), "sorted by gain");
+  const q = await quantize("analyzed.onnx", "--analyze");
+  const sens = (q as unknown as { sensitivity: { samples: number; data: string; nodes: { aloneDb: number; gainDb: number }[] } }).sensitivity;
+  assert.equal([sens.samples, sens.data], [6, "6 calibration samples (give --eval for held-out ones)"]);
+  assert.ok(sens.nodes.length > 20 && sens.nodes.every((n) => typeof n.aloneDb === "number" && typeof n.gainDb === "number"), "both views");
   const bad = await edgeq("analyze", CLS, "--calib", calib, "--view", "sideways");
   assert.is(bad.code, 2);
   assert.is(bad.stderr, 'edgeq: Option --view must be both, float or alone, got "sideways"\n');
