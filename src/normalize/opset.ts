@@ -15,8 +15,11 @@ import { MAX_OPSET, OPSET_REGISTRY } from "./opset/registry.ts";
 
 export { MAX_OPSET } from "./opset/registry.ts";
 
-/** The lowest IR version that may declare opset 13 (ONNX versioning table). */
-const MIN_IR_VERSION = 7;
+/** The lowest IR version that may declare a default-domain opset (ONNX versioning table). */
+function minIrVersion(opset: number): number {
+  // 21 brought int16/uint16 QuantizeLinear, which ONNX Runtime reads only from IR 10 files.
+  return opset >= 21 ? 10 : 7;
+}
 
 /**
  * Upgrades `model` in place to default-domain opset `target`. A model
@@ -54,7 +57,7 @@ export function upgradeOpset(model: Model, target = 13): void {
   dropOrphans(g, ctx.released);
   g.sort();
   setDefaultOpset(model, target);
-  model.irVersion = Math.max(model.irVersion, MIN_IR_VERSION);
+  model.irVersion = Math.max(model.irVersion, minIrVersion(target));
 }
 
 function isDefaultDomain(n: Node): boolean {

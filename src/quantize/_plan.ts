@@ -12,7 +12,7 @@ import { topologicalOrder } from "../ir/graph.ts";
 import type { Model } from "../ir/model.ts";
 import type { Node } from "../ir/node.ts";
 import { dtypeResolver } from "./_dtypes.ts";
-import { type ScaleZeroPoint, softmaxParams } from "./params.ts";
+import { type ScaleZeroPoint, softmaxParams, wideType } from "./params.ts";
 import { type OpRule, type OutputParams, ruleFor, type WeightSpec } from "./registry.ts";
 import type { QuantizeOptions } from "./types.ts";
 
@@ -169,7 +169,8 @@ export function detailedPlan(model: Model, opts: QuantizeOptions): DetailedPlan 
     const mode = outputParams(rule, node, g);
     if (isFloat(out) && mode === "calibrated" && !readInLogDomain(out)) request(out, node, { kind: "calibrated" }, true);
     if (isFloat(out) && mode === "softmax") {
-      request(out, node, { kind: "fixed", params: softmaxParams(opts.activations, opts.symmetricActivations, opts.powerOfTwoScales) }, true);
+      const type = opts.wideActivations?.includes(out) ? wideType(opts.activations) : opts.activations;
+      request(out, node, { kind: "fixed", params: softmaxParams(type, opts.symmetricActivations, opts.powerOfTwoScales) }, true);
     }
     return plan;
   }

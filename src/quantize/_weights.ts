@@ -14,7 +14,7 @@ import type { NodePlan } from "./_plan.ts";
 import { activationParams, activationQRange, type ScaleZeroPoint, weightQRange } from "./params.ts";
 import { minMax, quantizeBias, quantizeValues, quantizeWeight } from "./quantize_tensor.ts";
 import type { QuantizeReport } from "./report.ts";
-import type { QuantizeOptions } from "./types.ts";
+import type { ActivationStorage, QuantizeOptions } from "./types.ts";
 
 /** A quantized weight, reused by every node that reads the same weight on the same axis. */
 export interface WeightDq {
@@ -183,13 +183,22 @@ export function quantizeConstant(c: string, node: Node, o: QuantizeOptions, ed: 
   const q = activationQRange(o.activations, o.symmetricActivations);
   const qName = ed.init(`${c}_quantized`, t.dims, quantizeValues(data, p, q), o.activations);
   const sName = ed.init(`${c}_scale`, [], new Float32Array([p.scale]));
-  const zName = ed.init(`${c}_zero_point`, [], zeroPointArray(o, p.zeroPoint), o.activations);
+  const zName = ed.init(`${c}_zero_point`, [], zeroPointArray(o.activations, p.zeroPoint), o.activations);
   const dqOut = ed.name(`${c}_dequantized`);
   ed.graph.addNode(ed.qdq("DequantizeLinear", c, [qName, sName, zName], dqOut, node.opType), { before: node });
   return dqOut;
 }
 
 /** A one-element zero point array of the activation type. */
-export function zeroPointArray(o: QuantizeOptions, zp: number): Int8Array | Uint8Array {
-  return o.activations === "int8" ? new Int8Array([zp]) : new Uint8Array([zp]);
+export function zeroPointArray(type: ActivationStorage, zp: number): Int8Array | Uint8Array | Int16Array | Uint16Array {
+  switch (type) {
+    case "int8":
+      return new Int8Array([zp]);
+    case "int16":
+      return new Int16Array([zp]);
+    case "uint16":
+      return new Uint16Array([zp]);
+    default:
+      return new Uint8Array([zp]);
+  }
 }

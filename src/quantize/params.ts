@@ -6,7 +6,7 @@
  * @module
  */
 import type { Range } from "../calibrate/types.ts";
-import type { ActivationType } from "./types.ts";
+import type { ActivationStorage, ActivationType } from "./types.ts";
 
 /** The integer interval a quantized tensor uses. */
 export interface QRange {
@@ -30,7 +30,8 @@ export const MIN_SCALE = 1e-30;
 
 /**
  * Integer interval of activations: uint8 [0, 255]; int8 [-128, 127], or
- * [-127, 127] when symmetric (so the zero point is exactly 0).
+ * [-127, 127] when symmetric (so the zero point is exactly 0); the 16-bit
+ * types likewise.
  *
  * @example
  * ```ts
@@ -38,9 +39,23 @@ export const MIN_SCALE = 1e-30;
  * activationQRange("int8", true); // { qmin: -127, qmax: 127 }
  * ```
  */
-export function activationQRange(type: ActivationType, symmetric: boolean): QRange {
+export function activationQRange(type: ActivationStorage, symmetric: boolean): QRange {
   if (type === "uint8") return { qmin: 0, qmax: 255 };
+  if (type === "uint16") return { qmin: 0, qmax: 65535 };
+  if (type === "int16") return symmetric ? { qmin: -32767, qmax: 32767 } : { qmin: -32768, qmax: 32767 };
   return symmetric ? { qmin: -127, qmax: 127 } : { qmin: -128, qmax: 127 };
+}
+
+/**
+ * The 16-bit sibling of an 8-bit activation type.
+ *
+ * @example
+ * ```ts
+ * wideType("uint8"); // "uint16"
+ * ```
+ */
+export function wideType(type: ActivationType): "int16" | "uint16" {
+  return type === "int8" ? "int16" : "uint16";
 }
 
 /**
@@ -129,7 +144,7 @@ export function scaleZeroPoint(range: Range, q: QRange, symmetric: boolean, powe
  * activationParams({ min: 0, max: 6 }, "uint8", false); // { scale: fround(6/255), zeroPoint: 0 }
  * ```
  */
-export function activationParams(range: Range, type: ActivationType, symmetric: boolean, powerOfTwo = false): ScaleZeroPoint {
+export function activationParams(range: Range, type: ActivationStorage, symmetric: boolean, powerOfTwo = false): ScaleZeroPoint {
   return scaleZeroPoint(range, activationQRange(type, symmetric), symmetric, powerOfTwo);
 }
 
@@ -144,8 +159,10 @@ export function activationParams(range: Range, type: ActivationType, symmetric: 
  * softmaxParams("uint8", false); // { scale: 0.00390625, zeroPoint: 0 }
  * ```
  */
-export function softmaxParams(type: ActivationType, symmetric: boolean, powerOfTwo = false): ScaleZeroPoint {
+export function softmaxParams(type: ActivationStorage, symmetric: boolean, powerOfTwo = false): ScaleZeroPoint {
   if (type === "uint8") return { scale: 1 / 256, zeroPoint: 0 };
+  if (type === "uint16") return { scale: 1 / 65536, zeroPoint: 0 };
+  if (type === "int16") return symmetric ? { scale: powerOfTwo ? 1 / 32768 : Math.fround(1 / 32767), zeroPoint: 0 } : { scale: 1 / 65536, zeroPoint: -32768 };
   if (!symmetric) return { scale: 1 / 256, zeroPoint: -128 };
   return { scale: powerOfTwo ? 1 / 128 : Math.fround(1 / 127), zeroPoint: 0 };
 }

@@ -8,6 +8,7 @@ import {
   roundHalfEven,
   scaleZeroPoint,
   softmaxParams,
+  wideType,
   weightQRange,
 } from "./params.ts";
 import { resolveQuantizeOptions } from "./options.ts";
@@ -29,6 +30,11 @@ Params("integer intervals follow ORT: uint8 [0,255], int8 [-128,127], symmetric 
   assert.equal(activationQRange("uint8", true), { qmin: 0, qmax: 255 });
   assert.equal(activationQRange("int8", false), { qmin: -128, qmax: 127 });
   assert.equal(activationQRange("int8", true), { qmin: -127, qmax: 127 });
+  assert.equal(activationQRange("uint16", false), { qmin: 0, qmax: 65535 });
+  assert.equal(activationQRange("int16", false), { qmin: -32768, qmax: 32767 });
+  assert.equal(activationQRange("int16", true), { qmin: -32767, qmax: 32767 });
+  assert.equal([wideType("int8"), wideType("uint8")], ["int16", "uint16"]);
+  assert.equal(activationParams({ min: -1, max: 3 }, "uint16", false), { scale: f(4 / 65535), zeroPoint: 16384 });
   assert.equal(weightQRange(false), { qmin: -127, qmax: 127 });
   assert.equal(weightQRange(true), { qmin: -64, qmax: 64 });
 });
@@ -73,6 +79,9 @@ Params("softmax output parameters are fixed as ORT sets them", () => {
   assert.equal(softmaxParams("uint8", false), { scale: 1 / 256, zeroPoint: 0 });
   assert.equal(softmaxParams("int8", false), { scale: 1 / 256, zeroPoint: -128 });
   assert.equal(softmaxParams("int8", true), { scale: f(1 / 127), zeroPoint: 0 });
+  assert.equal(softmaxParams("uint16", false), { scale: 1 / 65536, zeroPoint: 0 });
+  assert.equal(softmaxParams("int16", false), { scale: 1 / 65536, zeroPoint: -32768 });
+  assert.equal(softmaxParams("int16", true, true), { scale: 1 / 32768, zeroPoint: 0 });
 });
 
 Params("options: merged over defaults once, undefined means default, bad type is an InputError", () => {

@@ -179,7 +179,10 @@ export async function quantizeModel(
   const calibrated = stage("calibrated");
   const { observers, lookup } = await collectFor(calibrated, rangeRequests(plan.activations, c), "calibrate");
   const ranges = new Map<string, Range>();
-  plan.activations.forEach((v, i) => ranges.set(v, rangeOf(observers[i], c)));
+  // 16-bit values search their range over 65536 levels, where clipping rarely pays.
+  const wide = new Set(q.wideActivations ?? []);
+  const wideLevels = { ...c, levels: q.symmetricActivations && q.activations === "int8" ? 65535 : 65536 };
+  plan.activations.forEach((v, i) => ranges.set(v, rangeOf(observers[i], wide.has(v) ? wideLevels : c)));
   ms.calibrate = performance.now() - t1;
 
   const pinned = new Map<string, Float32Array>();

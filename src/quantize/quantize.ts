@@ -21,9 +21,10 @@ import { initializerBytes, QdqEditor } from "./_edit.ts";
 import { detailedPlan, type DetailedPlan } from "./_plan.ts";
 import { quantizeConstant, quantizeNodeWeights, type WeightDq, zeroPointArray } from "./_weights.ts";
 import { resolveQuantizeOptions } from "./options.ts";
-import { activationParams, type ScaleZeroPoint } from "./params.ts";
+import { activationParams, type ScaleZeroPoint, wideType } from "./params.ts";
 import { emptyReport, fillCounts, type QuantizeReport } from "./report.ts";
-import type { QuantizeOptions } from "./types.ts";
+import type { ActivationStorage, QuantizeOptions } from "./types.ts";
+import { upgradeOpset } from "../normalize/opset.ts";
 
 export type { ChannelNote, OpCounts, QuantizeReport } from "./report.ts";
 
@@ -41,6 +42,8 @@ export type { ChannelNote, OpCounts, QuantizeReport } from "./report.ts";
  */
 export function quantize(model: Model, ranges: ReadonlyMap<string, Range>, opts: Partial<QuantizeOptions> = {}): QuantizeReport {
   const o = resolveQuantizeOptions(opts);
+  // 16-bit QuantizeLinear exists from opset 21 on.
+  if (o.wideActivations?.length && model.opset() < 21) upgradeOpset(model, 21);
   const plan = detailedPlan(model, o);
   const g = model.graph;
   const params = resolveParams(plan, ranges, o);
@@ -83,6 +86,7 @@ export function quantize(model: Model, ranges: ReadonlyMap<string, Range>, opts:
 /** Scale and zero point of every planned value (shared ones from their root). */
 export function resolveParams(plan: DetailedPlan, ranges: ReadonlyMap<string, Range>, o: QuantizeOptions): Map<string, ScaleZeroPoint> {
   const out = new Map<string, ScaleZeroPoint>();
+  const storage = storageOf(plan, o);
   const get = (v: string): ScaleZeroPoint => {
     const known = out.get(v);
     if (known) return known;
@@ -96,7 +100,7 @@ export function resolveParams(plan: DetailedPlan, ranges: ReadonlyMap<string, Ra
       if (!Number.isFinite(r.min) || !Number.isFinite(r.max) || r.min > r.max) {
         throw new InputError(`Range of "${v}" is [${r.min}, ${r.max}]: expected finite min ≤ max`);
       }
-      p = activationParams(r, o.activations, o.symmetricActivations, o.powerOfTwoScales);
+      p = activationParams(r, storage(v), o.symmetricActivations, o.powerOfTwoScales);
     }
     out.set(v, p);
     return p;
@@ -105,8 +109,22 @@ export function resolveParams(plan: DetailedPlan, ranges: ReadonlyMap<string, Ra
   return out;
 }
 
+/**
+ * The integer type each planned value is stored in: the 16-bit sibling for
+ * `wideActivations` (a shared value follows the value it shares with).
+ */
+export function storageOf(plan: DetailedPlan, o: QuantizeOptions): (v: string) => ActivationStorage {
+  const wide = new Set(o.wideActivations ?? []);
+  const root = (v: string): string => {
+    const src = plan.values.get(v)?.source;
+    return src?.kind === "shared" ? root(src.from) : v;
+  };
+  return (v) => (wide.size && wide.has(root(v)) ? wideType(o.activations) : o.activations);
+}
+
 function insertActivationQdq(plan: DetailedPlan, params: Map<string, ScaleZeroPoint>, o: QuantizeOptions, ed: QdqEditor): void {
   const g = ed.graph;
+  const storage = storageOf(plan, o);
   const paramNames = new Map<string, { s: string; z: string }>();
   const root = (v: string): string => {
     const src = plan.values.get(v)!.source;
@@ -119,7 +137,7 @@ function insertActivationQdq(plan: DetailedPlan, params: Map<string, ScaleZeroPo
       const p = params.get(r)!;
       n = {
         s: ed.init(`${r}_scale`, [], new Float32Array([p.scale])),
-        z: ed.init(`${r}_zero_point`, [], zeroPointArray(o, p.zeroPoint), o.activations),
+        z: ed.init(`${r}_zero_point`, [], zeroPointArray(storage(r), p.zeroPoint), storage(r)),
       };
       paramNames.set(r, n);
     }

@@ -8,6 +8,9 @@
 /** Integer type of quantized activations. */
 export type ActivationType = "int8" | "uint8";
 
+/** Integer type a quantized activation is stored in: the 8-bit type, or its 16-bit sibling for values kept wide. */
+export type ActivationStorage = ActivationType | "int16" | "uint16";
+
 /** Options for QDQ quantization; each field's default is applied in one place. */
 export interface QuantizeOptions {
   /** Per-output-channel weight scales (Conv, ConvTranspose, Gemm, MatMul). Default `true`. */
@@ -34,6 +37,14 @@ export interface QuantizeOptions {
    * the error it was ranked by. Default none.
    */
   floatOutputs?: readonly string[];
+  /**
+   * Activation values quantized to the 16-bit sibling of `activations`
+   * (int16 for int8, uint16 for uint8), where a target runs them (W8A16):
+   * the model is raised to opset 21, whose QuantizeLinear takes 16-bit
+   * types. A value that shares its parameters with another (data movement)
+   * follows that one. Default none.
+   */
+  wideActivations?: readonly string[];
   /**
    * Every scale an exact power of two (shift-only requantization): each
    * scale is rounded up to the next power of two so its range still fits;

@@ -24,5 +24,9 @@ export function profileProblems(p: TargetProfile): string[] {
   if (p.passes["float-fallback"].allowed && !p.floatFallback) {
     out.push("passes.float-fallback.allowed is true but floatFallback is false");
   }
+  const wide = p.activations.dtype === "int8" ? "int16" : "uint16";
+  for (const t of p.activations.alsoAllowed ?? []) {
+    if (t !== wide) out.push(`activations.alsoAllowed may hold only ${wide}, the 16-bit sibling of activations.dtype "${p.activations.dtype}", got "${t}"`);
+  }
   return out;
 }

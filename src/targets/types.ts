@@ -80,6 +80,8 @@ export interface TargetProfile {
     dtype: "int8" | "uint8";
     /** `true`: activations must be symmetric (zero point 0 for int8, 128 for uint8). */
     symmetric: boolean;
+    /** Wider types the target also runs (W8A16): the 16-bit sibling of `dtype`. Absent: none. */
+    alsoAllowed?: ("int16" | "uint16")[];
   };
   /** Bias type of quantized Conv/Gemm/MatMul. */
   bias: "int32" | "float";

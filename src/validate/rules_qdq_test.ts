@@ -71,6 +71,23 @@ Rules("activation-dtype: uint8 activations fail an int8 target at every Quantize
   assert.equal(outcome(m, cpuLike(), "activation-dtype").violations, []);
 });
 
+Rules("activation-dtype: int16 activations pass a target that also runs int16 (symmetric at 0) and fail one that does not; constants stay int8", () => {
+  const wide = qdq(convNet(), { ...NPU_SETTINGS, wideActivations: ["r1", "y"] });
+  const types = new Map(qNodes(wide).map((q) => [q.inputs[0], wide.graph.constant(q.inputs[2])!.dtype]));
+  assert.equal([types.get("r1"), types.get("x"), wide.opset()], ["int16", "int8", 21]);
+  const a16 = npuLike({ activations: { dtype: "int8", symmetric: true, alsoAllowed: ["int16"] } });
+  assert.equal(outcome(wide, a16, "activation-dtype").violations, []);
+  assert.equal(validateModel(wide, a16).summary.errors, 0, "every rule passes");
+  const r = outcome(wide, npuLike(), "activation-dtype");
+  assert.equal(r.violations.map((v) => v.value).sort(), ["r1", "y_QuantizeLinear_Input"].sort(), r.violations.map((v) => v.message).join("; "));
+  assert.ok(r.violations.every((v) => / is int16, not int8/.test(v.message)));
+  const constant = qdq(convNet(), { ...NPU_SETTINGS, activations: "int8" });
+  const kdq = constant.graph.nodes.find((n) => n.opType === "DequantizeLinear" && n.inputs[0] === "k_quantized")!;
+  setInit(constant, "k_quantized", Int16Array.from(constant.graph.constant("k_quantized")!.view() as Int8Array));
+  setInit(constant, kdq.inputs[2], new Int16Array([0]));
+  assert.ok(outcome(constant, a16, "activation-dtype").violations.some((v) => v.value === "k_quantized" && /not int8$/.test(v.message)), "a 16-bit constant is not an activation");
+});
+
 Rules("activation-dtype: asymmetric int8 fails a symmetric target; another type on a float-fallback target warns", () => {
   const asym = qdq(convNet(), { activations: "int8", symmetricActivations: false });
   const r = outcome(asym, npuLike(), "activation-dtype");

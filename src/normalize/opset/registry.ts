@@ -34,7 +34,7 @@ import { softmaxAxisSemantics } from "./softmax.ts";
 import { splitAttrToInput, splitInputToAttr, splitNumOutputs } from "./split.ts";
 
 /** The highest target opset whose version histories the registry holds in full. */
-export const MAX_OPSET = 20;
+export const MAX_OPSET = 21;
 
 const h = (since: number[], steps?: Record<number, Adapter>): OpHistory => ({ since, steps });
 const consumed = { 6: dropConsumedInputs };
@@ -143,17 +143,17 @@ const HISTORIES: Record<string, OpHistory> = {
   TopK: h([1, 10, 11], { 10: topKInput }),
   CumSum: h([11, 14]),
   // Shapes and data movement.
-  Constant: h([1, 9, 11, 12, 13, 19]),
-  ConstantOfShape: h([9, 20]),
-  Identity: h([1, 13, 14, 16, 19]),
-  Cast: h([1, 6, 9, 13, 19], { 6: castToCode }),
-  Shape: h([1, 13, 15, 19]),
-  Size: h([1, 13, 19]),
-  Reshape: h([1, 5, 13, 14, 19], { 5: reshapeShapeInput }),
-  Flatten: h([1, 9, 11, 13]),
-  Squeeze: h([1, 11, 13], { 13: axesAttrToInput }),
-  Unsqueeze: h([1, 11, 13], { 13: axesAttrToInput }),
-  Transpose: h([1, 13]),
+  Constant: h([1, 9, 11, 12, 13, 19, 21]),
+  ConstantOfShape: h([9, 20, 21]),
+  Identity: h([1, 13, 14, 16, 19, 21]),
+  Cast: h([1, 6, 9, 13, 19, 21], { 6: castToCode }),
+  Shape: h([1, 13, 15, 19, 21]),
+  Size: h([1, 13, 19, 21]),
+  Reshape: h([1, 5, 13, 14, 19, 21], { 5: reshapeShapeInput }),
+  Flatten: h([1, 9, 11, 13, 21]),
+  Squeeze: h([1, 11, 13, 21], { 13: axesAttrToInput }),
+  Unsqueeze: h([1, 11, 13, 21], { 13: axesAttrToInput }),
+  Transpose: h([1, 13, 21]),
   Concat: h([1, 4, 11, 13], { 4: concatAxisRequired }),
   Split: h([1, 2, 11, 13, 18], { 2: splitInputToAttr, 13: splitAttrToInput, 18: splitNumOutputs }),
   Slice: h([1, 10, 11, 13], { 10: sliceAttrsToInputs }),
@@ -164,7 +164,7 @@ const HISTORIES: Record<string, OpHistory> = {
   ScatterElements: h([11, 13, 16, 18]),
   Expand: h([8, 13]),
   Tile: h([1, 6, 13], { 6: tileRepeats }),
-  Pad: h([1, 2, 11, 13, 18, 19], { 2: padRenamePaddings, 11: padAttrsToInputs }),
+  Pad: h([1, 2, 11, 13, 18, 19, 21], { 2: padRenamePaddings, 11: padAttrsToInputs }),
   Range: h([11]),
   NonZero: h([9, 13]),
   OneHot: h([9, 11]),

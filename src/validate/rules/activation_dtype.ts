@@ -1,6 +1,7 @@
 /**
  * `activation-dtype`: an activation (or activation-typed constant) in another
- * integer type than the target's, or asymmetric where the target needs
+ * integer type than the target's (or, for activations, the wider one it also
+ * runs: `activations.alsoAllowed`), or asymmetric where the target needs
  * symmetric activations (zero point 0 for int8, 128 for uint8).
  *
  * A target with float fallback is a general runtime (ONNX Runtime on a CPU)
@@ -21,14 +22,17 @@ export const activationDtype: Rule = {
   hint: "quantize with --target {target}, which sets the activation type and symmetry",
   check(ctx) {
     const { activations, floatFallback, name } = ctx.profile;
-    const want = symmetricZeroPoint(activations.dtype);
+    const allowed: string[] = [activations.dtype, ...(activations.alsoAllowed ?? [])];
     const out: Finding[] = [];
     for (const t of ctx.quantized) {
       if (t.role !== "activation" && t.role !== "constant") continue;
       const problems: string[] = [];
-      const wrongType = t.dtype !== activations.dtype;
-      if (wrongType) problems.push(`is ${t.dtype ?? "of unknown type"}, not ${activations.dtype}`);
+      // Activation-typed constants stay in the 8-bit type; wider types are for activations.
+      const ok = t.role === "activation" ? allowed : [activations.dtype];
+      const wrongType = !ok.includes(t.dtype ?? "");
+      if (wrongType) problems.push(`is ${t.dtype ?? "of unknown type"}, not ${ok.join(" or ")}`);
       const zp = zeroPoints(t.zeroPoint);
+      const want = symmetricZeroPoint(t.dtype);
       const asym = activations.symmetric && !wrongType && zp.some((z) => z !== want);
       if (asym) problems.push(`has zero point ${zp.find((z) => z !== want)}, not ${want} (symmetric)`);
       if (!problems.length) continue;
