@@ -347,8 +347,11 @@ function formatSensitivity(nodes: readonly import("./mod.ts").NodeSensitivity[])
 function formatMixed(m: MixedPrecisionReport): string {
   const pts = (x: number) => `${(100 * x).toFixed(2)} points`;
   const head = `mixed precision (--max-drop ${pts(m.maxDrop)}, ${m.metric}): FP32 ${(100 * m.fp32).toFixed(2)} → ${(100 * m.quantized).toFixed(2)}, drop ${pts(m.drop)}`;
-  const float = m.float.length ? `${m.float.length} nodes kept float: ${m.float.join(", ")}` : "every node integer";
-  const cost = `${m.trials.length} trials (${m.trials.map((t) => `${t.float} ranked float: ${pts(t.drop)}`).join("; ")}); analysis ${(m.ms.analysis / 1000).toFixed(1)} s, trials ${(m.ms.trials / 1000).toFixed(1)} s`;
+  const float = m.mode === "wide"
+    ? (m.wide.length ? `${m.wide.length} activations in 16 bits: ${m.wide.join(", ")}` : "every activation in 8 bits")
+    : m.float.length ? `${m.float.length} nodes kept float: ${m.float.join(", ")}` : "every node integer";
+  const spared = m.mode === "wide" ? "in 16 bits" : "float";
+  const cost = `${m.trials.length} trials (${m.trials.map((t) => `${t.float} ranked ${spared}: ${pts(t.drop)}`).join("; ")}); analysis ${(m.ms.analysis / 1000).toFixed(1)} s, trials ${(m.ms.trials / 1000).toFixed(1)} s`;
   const verdict = m.met ? "" : `\nCould not hold the drop within ${pts(m.maxDrop)}: the best found is above (${m.ranking.length} nodes ranked)`;
   return `${head}\n  ${float}\n  ${cost}${verdict}`;
 }
@@ -542,23 +545,34 @@ async function quantizeFile(
     const prepared = cloneModel(model);
     const reports = new Map<Model, Awaited<ReturnType<typeof quantizeModel>>>();
     const floats = new Map<Model, Model>();
+    // Integer-only targets that also run 16-bit activations widen instead of keeping float.
+    const spareMode = quantizeOpts.profile.floatFallback ? "float" : "wide";
     const chosen = await mixedPrecision({
       maxDrop,
+      mode: spareMode,
       fp32: fp32!,
       data: evalData!,
       rankData: calib,
       metric: taskMetric ? { name: `${f.metric} ${METRIC_KEYS[f.metric!]}`, task: { factory: taskMetric, key: METRIC_KEYS[f.metric!] } } : { name: "top-1 agreement with FP32" },
-      quantize: async (float) => {
+      quantize: async ({ float, wide }) => {
         const m = cloneModel(prepared);
         let fg: Model | undefined;
-        const r = await quantizeModel(m, calib!, { ...quantizeOpts, exclude: [...options.exclude, ...float], floatOutputs: float, onFloatGraph: (x) => (fg = x) });
+        const r = await quantizeModel(m, calib!, {
+          ...quantizeOpts,
+          exclude: [...options.exclude, ...float],
+          floatOutputs: float,
+          wideActivations: wide,
+          onFloatGraph: (x) => (fg = x),
+        });
         reports.set(m, r);
         floats.set(m, fg!);
         return { model: m, floatGraph: fg! };
       },
       onAnalysis: (d, t) => progress("ranking nodes", d, t),
       // A trial is a quantization and an evaluation (seconds each): one line per trial, as progress.
-      onTrial: (k, drop) => !process.argv.includes("--quiet") && process.stderr.write(`mixed precision: ${k} nodes float → drop ${(100 * drop).toFixed(2)} points\n`),
+      onTrial: (k, drop) =>
+        !process.argv.includes("--quiet") &&
+        process.stderr.write(`mixed precision: ${k} ranked nodes ${spareMode === "float" ? "float" : "in 16 bits"} → drop ${(100 * drop).toFixed(2)} points\n`),
     });
     model = chosen.model;
     report = reports.get(model)!;

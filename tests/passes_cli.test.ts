@@ -90,6 +90,10 @@ test("--max-drop on cpu-mixed: the drop is measured on --eval with the task metr
   const text = await edgeq("quantize", CLS, "--calib", calib, "-o", path.join(tmp, "mp2.onnx"), "--max-drop", "0.5", "--eval", held);
   assert.is(text.code, 0, text.stderr);
   assert.match(text.stdout, /mixed precision \(--max-drop 0\.50 points, top-1 agreement with FP32\): FP32 100\.00 → \d+\.\d\d, drop -?\d+\.\d\d points\n\s+every node integer/);
+  const htp = await edgeq("quantize", CLS, "--calib", calib, "-o", path.join(tmp, "mp3.onnx"), "--target", "qnn-htp", "--max-drop", "0.5", "--eval", held, "--json");
+  assert.is(htp.code, 0, htp.stderr);
+  const h = JSON.parse(htp.stdout);
+  assert.equal([h.mixedPrecision.mode, h.mixedPrecision.wide, h.validation.errors], ["wide", [], 0], "an integer-only target that also runs uint16 widens instead of keeping float");
 });
 
 test("analyze ranks the nodes by what keeping each float gains, on the data given", async () => {

@@ -50,14 +50,14 @@ test("targets lists the built-ins; targets NAME|PATH prints one resolved profile
     edgeq("targets", "nope"),
   ]);
   assert.is(list.code, 0, list.stderr);
-  assert.equal(list.stdout.trim().split("\n").map((l) => l.split(/\s+/)[0]), ["asic-per-tensor", "cpu-mixed", "npu-int8-only"]);
+  assert.equal(list.stdout.trim().split("\n").map((l) => l.split(/\s+/)[0]), ["asic-per-tensor", "cpu-mixed", "npu-int8-only", "qnn-htp"]);
   assert.match(list.stdout, /npu-int8-only\s+Integer-only NPU/);
-  assert.equal(JSON.parse(json.stdout).map((t: { name: string }) => t.name), ["asic-per-tensor", "cpu-mixed", "npu-int8-only"]);
+  assert.equal(JSON.parse(json.stdout).map((t: { name: string }) => t.name), ["asic-per-tensor", "cpu-mixed", "npu-int8-only", "qnn-htp"]);
   assert.is(one.code, 0, one.stderr);
   assert.equal(JSON.parse(one.stdout), loadTarget(custom));
   assert.equal(JSON.parse(one.stdout).activations, { dtype: "uint8", symmetric: false });
   assert.is(nope.code, 2);
-  assert.match(nope.stderr, /^edgeq: Unknown target "nope": expected a built-in \(asic-per-tensor, cpu-mixed, npu-int8-only\)/);
+  assert.match(nope.stderr, /^edgeq: Unknown target "nope": expected a built-in \(asic-per-tensor, cpu-mixed, npu-int8-only, qnn-htp\)/);
 });
 
 test("requests a target forbids exit 2 before any work: one line naming profile and rule, nothing written", async () => {
@@ -67,7 +67,7 @@ test("requests a target forbids exit 2 before any work: one line naming profile 
   const cases: [string[], string][] = [
     [["--target", "asic-per-tensor", "--per-channel"], 'Target "asic-per-tensor" forbids per-channel weights (weights.perChannel is false)'],
     [["--target", "npu-int8-only", "--exclude", "p2o.Conv.0"], 'Target "npu-int8-only" forbids excluding "p2o.Conv.0" from quantization (floatFallback is false)'],
-    [["--target", "npu-int8-only", "--max-drop", "0.01"], 'Target "npu-int8-only" forbids mixed precision with a maximum accuracy drop (floatFallback is false)'],
+    [["--target", "npu-int8-only", "--max-drop", "0.01"], 'Target "npu-int8-only" forbids mixed precision with a maximum accuracy drop (floatFallback is false and activations.alsoAllowed lists no wider type)'],
     [["--target", "npu-int8-only", "--activations", "uint8"], 'Target "npu-int8-only" forbids uint8 activations (activations.dtype is "int8")'],
     [["--target", "cpu-mixed", "--max-drop", "0.5"], "Option --max-drop needs --eval DIR: the held-out samples the drop is measured on"],
     [["--target", "cpu-mixed", "--max-drop", "half", "--eval", "x"], 'Option --max-drop must be points of the metric in [0, 100), got "half"'],

@@ -43,6 +43,8 @@ export interface NodeSensitivity {
   opType: string;
   /** Nodes to keep float to undo it: the node and a Relu/Clip folded into it (empty for graph inputs). */
   nodes: string[];
+  /** The activation values whose rounding it owns (by their float names): what a 16-bit type would widen. */
+  values: string[];
   /** Output SQNR (dB, against FP32) with only this node quantized; `Infinity` when exact. Absent when not measured. */
   aloneDb?: number;
   /** Output SQNR with every node quantized but this one. Absent when not measured. */
@@ -156,7 +158,7 @@ export async function analyzeSensitivity(
         opts.onProgress?.(k + 1, total);
         continue;
       }
-      const s: NodeSensitivity = { node: u.name, opType: u.opType, nodes: u.nodes };
+      const s: NodeSensitivity = { node: u.name, opType: u.opType, nodes: u.nodes, values: u.values };
       if (views !== "float") s.aloneDb = db(await noise((j) => j === k));
       if (views !== "alone") {
         s.keptFloatDb = db(await noise((j) => j !== k));

@@ -1,7 +1,8 @@
 /**
  * Automatic mixed precision: the fewest nodes kept float that hold the task
  * metric (or top-1 agreement with FP32) within `maxDrop` of FP32 on
- * held-out data. The model is quantized whole first; if it misses, the
+ * held-out data, or (on integer-only targets that also run 16-bit
+ * activations) the fewest activations in 16 bits. The model is quantized whole first; if it misses, the
  * sensitivity analysis ranks its nodes by what keeping each float buys
  * (`analyzeSensitivity`'s kept-float view, on the ranking data), and nodes
  * are then kept float in that order, 1, 2, 4, … at a time until the drop
@@ -36,8 +37,18 @@ export interface MixedPrecisionOptions {
   fp32: Uint8Array;
   data: Dataset;
   metric: DropMetric;
-  /** Quantizes afresh with `float` kept float (names), giving the model and the float graph it read. */
-  quantize: (float: readonly string[]) => Promise<{ model: Model; floatGraph: Model }>;
+  /**
+   * How a chosen node is spared: `"float"` keeps it float (targets with
+   * float fallback), `"wide"` quantizes its output to the target's 16-bit
+   * type (targets that list one in `activations.alsoAllowed`). Default `"float"`.
+   */
+  mode?: "float" | "wide";
+  /**
+   * Quantizes afresh with `float` (node names) kept float or `wide`
+   * (activation values) in 16 bits, as the mode says; gives the model and
+   * the float graph it read.
+   */
+  quantize: (spare: { float: readonly string[]; wide: readonly string[] }) => Promise<{ model: Model; floatGraph: Model }>;
   /** Samples the sensitivity analysis reads (of `rankData`, default the held-out data). Default 8. */
   rankSamples?: number;
   rankData?: Dataset;
@@ -58,9 +69,13 @@ export interface MixedPrecisionReport {
   fp32: number;
   quantized: number;
   drop: number;
-  /** Nodes kept float, in ranking order. */
+  /** How chosen nodes were spared. */
+  mode: "float" | "wide";
+  /** Nodes kept float, in ranking order (`"float"` mode). */
   float: string[];
-  /** Every count tried and its drop, in order. */
+  /** Activation values quantized in 16 bits, in ranking order (`"wide"` mode). */
+  wide: string[];
+  /** Every count of ranked nodes tried and its drop, in order. */
   trials: { float: number; drop: number }[];
   /** The ranking the nodes were taken from (worst first). */
   ranking: NodeSensitivity[];
@@ -76,7 +91,7 @@ export interface MixedPrecisionReport {
  * ```ts
  * const { model, report } = await mixedPrecision({
  *   maxDrop: 0.005, fp32, data: heldOut, metric: { name: "top-1 agreement with FP32" },
- *   quantize: async (float) => { const m = cloneModel(prepared); let f!: Model;
+ *   quantize: async ({ float }) => { const m = cloneModel(prepared); let f!: Model;
  *     await quantizeModel(m, calib, { exclude: float, floatOutputs: float, onFloatGraph: (x) => (f = x) }); return { model: m, floatGraph: f }; },
  * });
  * report.float; // the nodes left float
@@ -86,6 +101,11 @@ export async function mixedPrecision(o: MixedPrecisionOptions): Promise<{ model:
   const t0 = performance.now();
   if (!(o.maxDrop >= 0)) throw new InputError(`The largest accuracy drop must be a fraction ≥ 0, got ${o.maxDrop}`);
   const runtime = o.runtime ?? (await getRuntime(DEFAULT_RUNTIME));
+  const mode = o.mode ?? "float";
+  const spare = (units: readonly NodeSensitivity[]) => ({
+    float: mode === "float" ? units.flatMap((n) => n.nodes) : [],
+    wide: mode === "wide" ? units.flatMap((n) => n.values) : [],
+  });
   const scorer = await makeScorer(o.fp32, o.data, o.metric, runtime);
   const trials: { float: number; drop: number }[] = [];
   let trialMs = 0;
@@ -95,7 +115,7 @@ export async function mixedPrecision(o: MixedPrecisionOptions): Promise<{ model:
     const hit = tried.get(k);
     if (hit) return hit;
     const t = performance.now();
-    const { model } = await o.quantize(ranking.slice(0, k).flatMap((n) => n.nodes));
+    const { model } = await o.quantize(spare(ranking.slice(0, k)));
     const score = await scorer.score(encodeModel(model).bytes);
     const drop = scorer.fp32 - score;
     trialMs += performance.now() - t;
@@ -107,7 +127,7 @@ export async function mixedPrecision(o: MixedPrecisionOptions): Promise<{ model:
   };
   // The whole model quantized first: its float graph and quantized copy give the ranking.
   const t1 = performance.now();
-  const first = await o.quantize([]);
+  const first = await o.quantize({ float: [], wide: [] });
   const score0 = await scorer.score(encodeModel(first.model).bytes);
   trialMs += performance.now() - t1;
   trials.push({ float: 0, drop: scorer.fp32 - score0 });
@@ -116,9 +136,10 @@ export async function mixedPrecision(o: MixedPrecisionOptions): Promise<{ model:
   const ta = performance.now();
   if (scorer.fp32 - score0 > o.maxDrop) {
     const r = await analyzeSensitivity(first.floatGraph, first.model, o.rankData ?? o.data, { samples: o.rankSamples, runtime, views: "float", onProgress: o.onAnalysis });
-    // What names nodes to keep float (a graph input's rounding does not), most gained first. Nodes
+    // What can be spared (float: a node to keep float, which a graph input's rounding is not;
+    // wide: an activation to widen), most gained first. Nodes
     // whose gain alone is nil stay in the list: where the damage is spread thin, many must go together.
-    ranking = r.nodes.filter((n) => n.nodes.length > 0);
+    ranking = r.nodes.filter((n) => (mode === "float" ? n.nodes : n.values).length > 0);
   }
   const analysisMs = performance.now() - ta;
   // Doubling until the drop fits (or every ranked node is float), then bisection back.
@@ -144,7 +165,8 @@ export async function mixedPrecision(o: MixedPrecisionOptions): Promise<{ model:
       fp32: scorer.fp32,
       quantized: chosen.score,
       drop: chosen.drop,
-      float: ranking.slice(0, best).flatMap((n) => n.nodes),
+      mode,
+      ...spare(ranking.slice(0, best)),
       trials,
       ranking,
       ms: { analysis: analysisMs, trials: trialMs, total: performance.now() - t0 },

@@ -112,7 +112,7 @@ M("mixed precision keeps the damaged layer float to hold the drop, and keeps not
     data: held,
     rankData: calib,
     metric: { name: "top-1 agreement with FP32" },
-    quantize: (float) => quantized(model, float),
+    quantize: ({ float }) => quantized(model, float),
     onTrial: (k) => trials.push(k),
   });
   assert.ok(report.trials[0].drop > 0.02, `quantized whole, the drop is ${report.trials[0].drop}`);
@@ -124,8 +124,41 @@ M("mixed precision keeps the damaged layer float to hold the drop, and keeps not
   assert.ok(chosen.graph.constant(plan.inputs[1])?.dtype === "float32", "conv2 keeps float weights");
   assert.ok(chosen.graph.nodes.some((n) => n.name === "conv1" && chosen.graph.producer(n.inputs[1])?.opType === "DequantizeLinear"), "conv1 stays integer");
 
-  const easy = await mixedPrecision({ maxDrop: 0.5, fp32, data: held, metric: { name: "top-1 agreement with FP32" }, quantize: (float) => quantized(model, float) });
+  const easy = await mixedPrecision({ maxDrop: 0.5, fp32, data: held, metric: { name: "top-1 agreement with FP32" }, quantize: ({ float }) => quantized(model, float) });
   assert.equal([easy.report.met, easy.report.float, easy.report.trials.length, easy.report.ranking.length], [true, [], 1, 0], "no analysis when the whole model holds");
+});
+
+M("on an integer-only target with a 16-bit type, mixed precision widens the damaged activation instead, at opset 21", async () => {
+  // Per-channel weights take conv2's outlier channel in their stride; its output, rounded per tensor, does not.
+  const model = chain(40);
+  const fp32 = encodeModel(model).bytes;
+  const wideQuantized = async (wide: readonly string[]) => {
+    const m = cloneModel(model);
+    let floatGraph!: Model;
+    await quantizeModel(m, calib, { ...perTensor, perChannel: true, activations: "int8", wideActivations: wide, onFloatGraph: (f) => (floatGraph = f) });
+    return { model: m, floatGraph };
+  };
+  const { model: chosen, report } = await mixedPrecision({
+    maxDrop: 0.02,
+    mode: "wide",
+    fp32,
+    data: held,
+    rankData: calib,
+    metric: { name: "top-1 agreement with FP32" },
+    quantize: ({ float, wide }) => {
+      assert.equal(float, [], "nothing is kept float");
+      return wideQuantized(wide);
+    },
+  });
+  assert.ok(report.trials[0].drop > 0.02, `all in 8 bits, the drop is ${report.trials[0].drop}`);
+  assert.is(report.met, true);
+  assert.equal([report.mode, report.float, report.wide[0]], ["wide", [], "r2"], `wide: ${report.wide.join(", ")}`);
+  assert.is(chosen.opset(), 21);
+  const g = chosen.graph;
+  const types = new Map(g.nodes.filter((n) => n.opType === "QuantizeLinear").map((n) => [n.inputs[0], g.constant(n.inputs[2])!.dtype]));
+  assert.is(types.get("r2"), "int16");
+  assert.ok([...types].filter(([v]) => !report.wide.includes(v)).every(([, t]) => t === "int8"), "the rest stays int8");
+  assert.ok(g.nodes.every((n) => !["Conv"].includes(n.opType) || g.producer(n.inputs[1])?.opType === "DequantizeLinear"), "every Conv integer");
 });
 
 M.run();

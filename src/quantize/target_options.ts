@@ -15,8 +15,8 @@ import type { QuantizeOptions } from "./types.ts";
 export interface TargetRequest extends Partial<QuantizeOptions> {
   /**
    * Largest accuracy drop automatic mixed precision may trade for speed
-   * (nodes kept float until the drop fits). Only targets with float fallback
-   * can honour it.
+   * (nodes kept float, or activations in 16 bits, until the drop fits). Only
+   * targets with float fallback or a wider activation type can honour it.
    */
   maxDrop?: number;
   /** Other requests to keep nodes in float (op types, patterns, presets), as the user wrote them: refused without float fallback. */
@@ -71,7 +71,9 @@ export function quantizeOptionsFor(profile: TargetProfile, request: TargetReques
   if (request.keepFloat?.length && !profile.floatFallback) {
     throw forbid(`keeping nodes in float (${request.keepFloat.join(", ")})`, "floatFallback is false");
   }
-  if (request.maxDrop !== undefined && !profile.floatFallback) throw forbid("mixed precision with a maximum accuracy drop", "floatFallback is false");
+  if (request.maxDrop !== undefined && !profile.floatFallback && !profile.activations.alsoAllowed?.length) {
+    throw forbid("mixed precision with a maximum accuracy drop", "floatFallback is false and activations.alsoAllowed lists no wider type");
+  }
   for (const [name, on] of Object.entries(request.passes ?? {}) as [PassName, boolean][]) {
     const rule = profile.passes[name];
     if (on && !rule.allowed) throw forbid(`the ${name} pass`, `passes.${name}.allowed is false`);

@@ -41,7 +41,7 @@ Opts("forbidden requests name the profile and the rule", () => {
     [cpu, { activations: "int8" }, 'Target "cpu-mixed" forbids int8 activations (activations.dtype is "uint8")'],
     [asic, { symmetricActivations: false }, 'Target "asic-per-tensor" forbids asymmetric activations (activations.symmetric is true)'],
     [npu, { exclude: ["p2o.Conv.0"] }, 'Target "npu-int8-only" forbids excluding "p2o.Conv.0" from quantization (floatFallback is false)'],
-    [npu, { maxDrop: 0.01 }, 'Target "npu-int8-only" forbids mixed precision with a maximum accuracy drop (floatFallback is false)'],
+    [npu, { maxDrop: 0.01 }, 'Target "npu-int8-only" forbids mixed precision with a maximum accuracy drop (floatFallback is false and activations.alsoAllowed lists no wider type)'],
     [p2, { powerOfTwoScales: false }, 'Target "p2-cpu" forbids scales that are not powers of two (powerOfTwoScales is true)'],
     [floatBias, { bias: "int32" }, 'Target "float-bias" forbids int32 bias (bias is "float")'],
     [npu, { passes: { "float-fallback": true } }, 'Target "npu-int8-only" forbids the float-fallback pass (passes.float-fallback.allowed is false)'],

@@ -41,7 +41,7 @@ export function targetsDir(): string {
  *
  * @example
  * ```ts
- * builtinTargetNames(); // ["asic-per-tensor", "cpu-mixed", "npu-int8-only"]
+ * builtinTargetNames(); // ["asic-per-tensor", "cpu-mixed", "npu-int8-only", "qnn-htp"]
  * ```
  */
 export function builtinTargetNames(): string[] {

@@ -83,7 +83,7 @@ export function loadTarget(nameOrPath: string): TargetProfile {
  *
  * @example
  * ```ts
- * listTargets().map((t) => t.name); // ["asic-per-tensor", "cpu-mixed", "npu-int8-only"]
+ * listTargets().map((t) => t.name); // ["asic-per-tensor", "cpu-mixed", "npu-int8-only", "qnn-htp"]
  * ```
  */
 export function listTargets(): { name: string; description: string }[] {

@@ -12,7 +12,7 @@ import { mergePatch } from "./resolve.ts";
 import { schemaErrors } from "./schema.ts";
 
 const Load = suite("targets: load, extends, errors");
-const BUILTINS = ["asic-per-tensor", "cpu-mixed", "npu-int8-only"];
+const BUILTINS = ["asic-per-tensor", "cpu-mixed", "npu-int8-only", "qnn-htp"];
 
 /** Writes `files` (name → JSON value or raw text) into a fresh folder; returns its path. */
 function folder(files: Record<string, unknown>): string {
@@ -40,7 +40,8 @@ Load("every built-in file obeys schema.json, resolves to its file name, and is l
   assert.equal(listTargets().map((t) => t.name), BUILTINS);
   for (const name of BUILTINS) {
     const raw = JSON.parse(fs.readFileSync(path.join(targetsDir(), `${name}.json`), "utf8"));
-    assert.equal(schemaErrors(raw, targetSchema()), [], name);
+    // A built-in that extends another holds only what differs; the others are complete.
+    if (!raw.extends) assert.equal(schemaErrors(raw, targetSchema()), [], name);
     const p = loadTarget(name);
     assert.is(p.name, name);
     assert.ok(p.description.length > 40, `${name} describes its hardware`);
@@ -62,6 +63,10 @@ Load("built-ins state what the docs say: npu int8 per-channel no fallback, cpu u
   for (const p of [npu, cpu, asic]) assert.equal(p.passes.fusions, { allowed: true, default: true });
   for (const p of [npu, cpu]) assert.equal(p.passes["cross-layer-equalization"], { allowed: true, default: true });
   for (const p of [npu, asic]) assert.is(p.passes["float-fallback"].allowed, false);
+  const htp = loadTarget("qnn-htp");
+  assert.equal([htp.activations, htp.weights, htp.floatFallback, htp.staticShapes], [{ dtype: "uint8", symmetric: false, alsoAllowed: ["uint16"] }, npu.weights, false, true]);
+  assert.equal([htp.ops.LayerNormalization, Object.keys(htp.ops).length], [{}, Object.keys(npu.ops).length + 1], "npu-int8-only's ops and LayerNormalization");
+  assert.not.ok("alsoAllowed" in npu.activations);
 });
 
 Load("a user profile extends a built-in: objects merge, values and arrays replace, null removes an op", () => {
@@ -126,6 +131,8 @@ Load("errors: one exact line naming the file, the field and what was expected", 
     "default.json": { extends: "cpu-mixed", passes: { smoothquant: { allowed: false, default: true } } },
     "name.json": { extends: "cpu-mixed", name: "My CPU" },
     "badbase.json": { extends: "./dtype.json" },
+    "wide.json": { extends: "npu-int8-only", activations: { alsoAllowed: ["uint16"] } },
+    "wide8.json": { extends: "npu-int8-only", activations: { alsoAllowed: ["int8"] } },
   });
   const f = (n: string) => path.join(dir, n);
   const table: [string, string][] = [
@@ -147,6 +154,8 @@ Load("errors: one exact line naming the file, the field and what was expected", 
     [f("name.json"), `Cannot load target "${f("name.json")}": name must match ^[a-z0-9][a-z0-9._-]*$, got "My CPU"`],
     [f("badbase.json"), `Cannot load target "${f("dtype.json")}": weights.dtype must be "int8", got "int4"`],
     [f("none.json"), `Cannot load target "${f("none.json")}": no such file`],
+    [f("wide.json"), `Cannot load target "${f("wide.json")}": activations.alsoAllowed may hold only int16, the 16-bit sibling of activations.dtype "int8", got "uint16"`],
+    [f("wide8.json"), `Cannot load target "${f("wide8.json")}": activations.alsoAllowed[0] must be one of "int16", "uint16", got "int8"`],
     ["nope", `Unknown target "nope": expected a built-in (${BUILTINS.join(", ")}) or a path to a .json file`],
   ];
   for (const [ref, want] of table) {
