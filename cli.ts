@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type {
   CalibMethod,
+  Dataset,
   ExcludePreset,
   Model,
   PassName,
@@ -197,6 +198,8 @@ interface QuantizeFlags {
   excludeRegex?: string | string[];
   excludePreset?: string | string[];
   smoothquantAlpha?: string;
+  /** Internal (sweep's reference point): SmoothQuant off whatever the flags and the profile say. */
+  withoutSmoothquant?: boolean;
   maxDrop?: string | number;
   inputShape?: string | string[];
   inputValue?: string | string[];
@@ -437,7 +440,7 @@ async function quantizeFile(
   set("fusions", switched("fusions"));
   set("cross-layer-equalization", switched("cle"));
   set("high-bias-absorption", switched("high-bias-absorption"));
-  set("smoothquant", switched("smoothquant") ?? (alpha !== undefined ? true : undefined));
+  set("smoothquant", f.withoutSmoothquant ? false : switched("smoothquant") ?? (alpha !== undefined ? true : undefined));
   set("bias-correction", switched("bias-correction"));
   set("bias-overflow-guard", switched("bias-guard"));
   set("gptq", switched("gptq"));
@@ -752,6 +755,77 @@ function progressLine(): (step: string, done?: number, total?: number) => void {
   };
 }
 
+
+recipeOptions(cli.command("sweep <model>", "SmoothQuant α sweep: quantize at each α (per-channel and per-tensor weights where the target allows both), score each on --eval, chart it"))
+  .option("--eval <dir>", "Held-out samples every point is scored on")
+  .option("--alphas <list>", "α values, comma-separated, each in [0, 1] (default 0,0.25,0.5,0.75,1)")
+  .option("--metric <name>", `Task metric on the --eval labels: ${Object.keys(METRICS).join(", ")} (default: top-1 agreement with FP32)`)
+  .option("--dictionary <file>", "--metric recognizer: the character dictionary (one per line)")
+  .option("-o, --out <file>", "HTML report with the sweep chart (default: <name>.sweep.html in the current folder)")
+  .option("--json", "Print the sweep as one JSON document")
+  .example("edgeq sweep cls.onnx --target npu-int8-only --calib calib/ --eval heldout/ --metric classifier")
+  .example("edgeq sweep rec.onnx --target cpu-mixed --per-tensor --calib calib/ --eval heldout/ --alphas 0,0.5,1 --json")
+  .action(async (file: string, f: QuantizeFlags & { alphas?: string | number; json?: boolean }) => {
+    if (!f.eval) throw new InputError("Missing option --eval: a folder of held-out samples to score every point on");
+    const alphas = String(f.alphas ?? "0,0.25,0.5,0.75,1").split(",").map((a) => a.trim());
+    for (const a of alphas) {
+      if (a === "" || !(Number(a) >= 0 && Number(a) <= 1)) throw new InputError(`Option --alphas must list numbers in [0, 1], got "${a}"`);
+    }
+    if (f.metric !== undefined && !Object.hasOwn(METRICS, f.metric)) throw new InputError(`Option --metric must be one of ${Object.keys(METRICS).join(", ")}, got "${f.metric}"`);
+    const taskMetric = f.metric ? METRICS[f.metric](f.dictionary) : undefined;
+    const out = f.out ?? `${path.basename(file).replace(/\.onnx$/i, "")}.sweep.html`;
+    if (path.resolve(out) === path.resolve(file)) throw new InputError(`Refusing to overwrite the input "${file}": choose another --out`);
+    const profile = f.target ? loadTarget(f.target) : loadTarget("cpu-mixed");
+    const granularities = f.perChannel ? ["per-channel"] : f.perTensor || !profile.weights.perChannel ? ["per-tensor"] : ["per-channel", "per-tensor"];
+    const metricName = taskMetric ? `${f.metric} ${METRIC_KEYS[f.metric!]}` : "top-1 agreement with FP32";
+    const progress = progressLine();
+    const total = granularities.length * (alphas.length + 1);
+    let done = 0, data: Dataset | undefined;
+    type Point = { granularity: string; alpha: number | null; value: number; model: Model; evaluation: Awaited<ReturnType<typeof compareModels>> };
+    const points: Point[] = [];
+    for (const g of granularities) {
+      // null: the recipe without SmoothQuant, the line each α is measured against.
+      for (const alpha of [null, ...alphas.map(Number)]) {
+        progress("sweeping", done, total);
+        const flags: QuantizeFlags = { ...f, eval: undefined, perChannel: g === "per-channel", perTensor: g === "per-tensor", smoothquantAlpha: alpha === null ? undefined : String(alpha), withoutSmoothquant: alpha === null };
+        const q = await quantizeFile(file, flags, { write: false, keepFp32: true, noEval: true });
+        data ??= await openDataset(f.eval, q.model.graph.inputs.filter((v) => !q.model.graph.initializers.has(v.name)), { preprocess: q.preprocess });
+        const evaluation = await compareModels(q.fp32!, encodeModel(q.model).bytes, data, { metrics: taskMetric ? { [f.metric!]: taskMetric } : {} });
+        const value = taskMetric ? evaluation.metrics.find((m) => m.name === METRIC_KEYS[f.metric!])?.quantized ?? NaN : evaluation.outputs[0]?.top1Agreement ?? NaN;
+        points.push({ granularity: g, alpha, value, model: q.model, evaluation });
+        done++;
+      }
+    }
+    progress("");
+    const best = points.filter((p) => p.alpha !== null).reduce((a, b) => (b.value > a.value ? b : a));
+    const fp32Value = taskMetric ? best.evaluation.metrics.find((m) => m.name === METRIC_KEYS[f.metric!])?.fp32 : 1;
+    const html = renderReport({
+      title: `${path.basename(file)}: SmoothQuant α sweep`,
+      model: best.model,
+      target: f.target ? profile.name : undefined,
+      edgeq: VERSION,
+      eval: reportEval(best.evaluation),
+      sweep: granularities.map((g) => ({ label: g, points: points.filter((p) => p.granularity === g && p.alpha !== null).map((p) => [p.alpha!, p.value] as [number, number]) })),
+      validation: f.target ? reportValidation(validateModel(best.model, profile, { file })) : undefined,
+    });
+    try {
+      atomicWrite(out, (fd) => fs.writeSync(fd, html));
+    } catch (e) {
+      throw new InputError(`Cannot write report "${out}": ${(e as Error).message}`);
+    }
+    const rows = points.map((p) => ({ granularity: p.granularity, alpha: p.alpha, value: p.value }));
+    if (f.json) {
+      print(JSON.stringify({ model: file, target: f.target ? profile.name : undefined, metric: metricName, fp32: fp32Value, samples: data!.size, points: rows, best: { granularity: best.granularity, alpha: best.alpha, value: best.value }, out }, jsonNumbers, 2));
+      return;
+    }
+    const pct = (x: number) => (100 * x).toFixed(2);
+    print(`${file}: ${metricName} on ${data!.size} samples of ${f.eval}${fp32Value !== undefined ? ` (FP32 ${pct(fp32Value)})` : ""}, SmoothQuant α against the recipe without it`);
+    const head = ["α", ...granularities];
+    const body = [null, ...alphas.map(Number)].map((a) => [a === null ? "off" : String(a), ...granularities.map((g) => pct(points.find((p) => p.granularity === g && p.alpha === a)!.value))]);
+    const w = head.map((h, c) => Math.max(h.length, ...body.map((r) => r[c].length)));
+    print([head, ...body].map((r) => "  " + r.map((x, c) => x.padEnd(w[c])).join("  ").trimEnd()).join("\n"));
+    print(`best: α ${best.alpha} with ${best.granularity} weights, ${pct(best.value)}; chart in ${out}`);
+  });
 
 recipeOptions(cli.command("bundle <model>", "Quantize (or take --quantized), evaluate on --eval, and pack a verifiable bundle .tar"))
   .option("--eval <dir>", "Held-out samples: the eval and the golden set (the first --golden of them)")

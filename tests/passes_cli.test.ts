@@ -117,6 +117,22 @@ test("analyze ranks the nodes by what keeping each float gains, on the data give
   assert.is(bad.stderr, 'edgeq: Option --view must be both, float or alone, got "sideways"\n');
 });
 
+test("sweep: SmoothQuant α against the recipe without it, per granularity the target allows, charted in an HTML report", async () => {
+  const held = clsFolder(8, "eval", 5, { prefix: "edgeq-passes-cli-sweep" });
+  const html = path.join(tmp, "cls.sweep.html");
+  const r = await edgeq("sweep", CLS, "--calib", calib, "--eval", held, "--target", "asic-per-tensor", "--input-shape", "x=1,3,48,192", "--alphas", "0,1", "-o", html, "--json");
+  assert.is(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.points.map((p: { granularity: string; alpha: number | null }) => [p.granularity, p.alpha]), [["per-tensor", null], ["per-tensor", 0], ["per-tensor", 1]], "a per-tensor target sweeps per-tensor only");
+  assert.ok(j.points.every((p: { value: number }) => p.value >= 0 && p.value <= 1));
+  assert.equal([j.metric, j.samples, j.out], ["top-1 agreement with FP32", 8, html]);
+  const page = fs.readFileSync(html, "utf8");
+  const chart = page.match(/<svg class="chart" id="alpha-sweep"[\s\S]*?<\/svg>/)?.[0] ?? "";
+  assert.is((chart.match(/<circle/g) ?? []).length, 2, "one point per α");
+  const bad = await edgeq("sweep", CLS, "--calib", calib, "--eval", held, "--alphas", "0,2");
+  assert.equal([bad.code, bad.stderr], [2, 'edgeq: Option --alphas must list numbers in [0, 1], got "2"\n']);
+});
+
 test("refusals: exclusion on an integer-only target, a bad alpha, a pass both on and off (exit 2, one line, nothing written)", async () => {
   const cases: [string[], string][] = [
     [["--target", "npu-int8-only", "--exclude-preset", "depthwise"], 'edgeq: Target "npu-int8-only" forbids keeping nodes in float (--exclude-preset depthwise) (floatFallback is false)\n'],
