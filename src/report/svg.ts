@@ -177,7 +177,10 @@ export interface Series {
  */
 export function lineChart(id: string, title: string, series: readonly Series[], xLabel: string, yLabel: string): string {
   const xs = series.flatMap((s) => s.points.map((p) => p[0])), ys = series.flatMap((s) => s.points.map((p) => p[1]));
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs)], [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  // A flat line (every α as good) sits mid-chart between labelled ticks, not on a collapsed axis.
+  if (y1 - y0 < 1e-9 * Math.max(1, Math.abs(y1))) [y0, y1] = [y0 - Math.max(0.01, 0.01 * Math.abs(y0)), y1 + Math.max(0.01, 0.01 * Math.abs(y1))];
   const L = 60, W = WIDTH - L - 120, H = 220, T = 24;
   const px = (v: number) => L + ((v - x0) / (x1 - x0 || 1)) * W, py = (v: number) => T + H - ((v - y0) / (y1 - y0 || 1)) * H;
   let body = `<line class="grid" x1="${L}" x2="${L + W}" y1="${T + H}" y2="${T + H}"/><line class="grid" x1="${L}" x2="${L}" y1="${T}" y2="${T + H}"/>` +
