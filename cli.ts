@@ -744,7 +744,9 @@ function progressLine(): (step: string, done?: number, total?: number) => void {
     const elapsed = (now - started) / 1000;
     const rate = elapsed > 0 ? done / elapsed : 0;
     const eta = rate > 0 ? Math.ceil((total - done) / rate) : undefined;
-    const text = `${step} ${done}/${total}${done >= 2 && eta !== undefined ? `, ${rate >= 10 ? rate.toFixed(0) : rate.toFixed(1)}/s, ${eta} s left` : ""}`;
+    // Slow steps (a sweep point, a mixed-precision trial) read better as seconds each than as 0.0/s.
+    const pace = rate >= 10 ? `${rate.toFixed(0)}/s` : rate >= 0.5 ? `${rate.toFixed(1)}/s` : `${(1 / rate).toFixed(0)} s each`;
+    const text = `${step} ${done}/${total}${done >= 2 && eta !== undefined ? `, ${pace}, ${eta} s left` : ""}`;
     if (tty) {
       process.stderr.write(`\r\x1b[K${text}`);
       shown = true;
@@ -754,7 +756,6 @@ function progressLine(): (step: string, done?: number, total?: number) => void {
     }
   };
 }
-
 
 recipeOptions(cli.command("sweep <model>", "SmoothQuant α sweep: quantize at each α (per-channel and per-tensor weights where the target allows both), score each on --eval, chart it"))
   .option("--eval <dir>", "Held-out samples every point is scored on")
