@@ -54,7 +54,7 @@ const dictionary = fs.readFileSync(assets("ppocr_keys_v1.txt"), "utf8");
 const TASKS = [
   { key: "cls", file: "ch_ppocr_mobile_v2.0_cls_infer.onnx", shape: [1, 3, 48, 192], metric: classifierMetric() as MetricFactory, shown: ["accuracy"] },
   { key: "rec", file: "ch_PP-OCRv4_rec_infer.onnx", shape: [1, 3, 48, 320], metric: recognizerMetric({ dictionary }) as MetricFactory, shown: ["exactMatch", "charAccuracy"] },
-  { key: "det", file: "ch_PP-OCRv4_det_infer.onnx", shape: [1, 3, 320, 320], metric: detectorMetric() as MetricFactory, shown: ["boxF1"] },
+  { key: "det", file: "ch_PP-OCRv4_det_infer.onnx", shape: [1, 3, 320, 320], metric: detectorMetric() as MetricFactory, shown: ["mapAgreement", "boxF1"] },
 ].filter((t) => models.includes(t.key));
 
 /** Samples `offset … offset + size − 1` of `base`. */
@@ -63,12 +63,29 @@ function window(base: Dataset, offset: number, size: number): Dataset {
 }
 
 const runtime = await getRuntime("node");
-async function score(bytes: Uint8Array, data: Dataset, metric: MetricFactory): Promise<Record<string, number>> {
+/**
+ * The task metric; for maps (the detector) also the agreement of the
+ * thresholded map with FP32's (Dice, probability > 0.3), as bench/recovery.ts measures it.
+ */
+async function score(bytes: Uint8Array, data: Dataset, metric: MetricFactory, fp32Maps?: Uint8Array[]): Promise<{ metric: Record<string, number>; maps: Uint8Array[] }> {
   const s = await runtime.createSession(bytes);
   const m = metric();
-  for (let i = 0; i < data.size; i++) m.update(await s.run(await data.get(i)), data.label?.(i));
+  const maps: Uint8Array[] = [];
+  let both = 0, either = 0;
+  for (let i = 0; i < data.size; i++) {
+    const out = await s.run(await data.get(i));
+    m.update(out, data.label?.(i));
+    const t = Object.values(out)[0];
+    if (t.dims.length === 4) {
+      const mask = Uint8Array.from(t.data as Float32Array, (p) => (p > 0.3 ? 1 : 0));
+      if (fp32Maps) for (let k = 0; k < mask.length; k++) (both += fp32Maps[i][k] & mask[k]), (either += fp32Maps[i][k] + mask[k]);
+      else maps.push(mask);
+    }
+  }
   await s.release();
-  return m.result();
+  const result = m.result();
+  if (maps.length || fp32Maps) result.mapAgreement = fp32Maps ? (either ? (2 * both) / either : 1) : 1;
+  return { metric: result, maps };
 }
 
 const stats = (xs: number[]) => {
@@ -85,7 +102,7 @@ for (const task of TASKS) {
   const all = await openDataset(path.join(here("./.data/ocr"), task.key, "calib"), inputs, { samples: per * windows });
   if (all.size < per * windows) throw new Error(`${task.key}: ${all.size} calibration samples, ${per * windows} needed`);
   const held = await openDataset(path.join(here("./.data/ocr-heldout"), task.key, "eval"), inputs, { samples: Number(task.key === "det" ? opt("--det-eval", "60") : opt("--eval", "600")) });
-  const fp32 = await score(encodeModel(original).bytes, held, task.metric);
+  const { metric: fp32, maps } = await score(encodeModel(original).bytes, held, task.metric);
   process.stderr.write(`${task.key}: FP32 ${task.shown.map((k) => pct(fp32[k])).join(" / ")} on ${held.size} held-out samples\n`);
   for (const target of targets) {
     const profile = loadTarget(target === "npu-per-tensor" ? here("./targets/npu-per-tensor.json") : target);
@@ -104,7 +121,7 @@ for (const task of TASKS) {
           passSettings: alpha === undefined ? undefined : { smoothquantAlpha: alpha },
           calibration: { method: calibMethod, ...(histogramSample === undefined ? {} : { histogramSample }) },
         });
-        values.push(await score(encodeModel(m).bytes, held, task.metric));
+        values.push((await score(encodeModel(m).bytes, held, task.metric, maps.length ? maps : undefined)).metric);
         process.stderr.write(`${task.key} ${target} ${method} window ${w}: ${task.shown.map((k) => pct(values[w][k])).join(" / ")}\n`);
       }
       const row: Record<string, unknown> = { model: task.key, target, method };

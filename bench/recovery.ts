@@ -37,7 +37,7 @@ import { makeShapesStatic, normalize } from "../src/normalize/mod.ts";
 import { encodeModel } from "../src/onnx/encode.ts";
 import { readModel } from "../src/onnx/file.ts";
 import type { PassSettings } from "../src/passes/types.ts";
-import { quantizeModel, type QuantizeModelReport } from "../src/quantize/pipeline.ts";
+import { DEFAULT_METHOD, DEFAULT_POWER_OF_TWO_METHOD, quantizeModel, type QuantizeModelReport } from "../src/quantize/pipeline.ts";
 import { targetPreflight } from "../src/quantize/preflight.ts";
 import { quantizeOptionsFor } from "../src/quantize/target_options.ts";
 import type { CalibMethod } from "../src/calibrate/types.ts";
@@ -115,6 +115,7 @@ function recipes(profile: TargetProfile): Recipe[] {
   const after = rs.label;
   rows.push({ ...rs, label: "  without bias correction", passes: rs.passes.filter((p) => p !== "bias-correction"), base: after });
   rows.push({ ...rs, label: "  + GPTQ rounding", passes: [...rs.passes, "gptq"], base: after });
+  rows.push({ ...rs, label: "  blend (MSE·percentile) instead", method: "blend", base: after });
   rows.push({ ...rs, label: "  percentile instead", method: "percentile", base: after });
   rows.push({ ...rs, label: "  entropy instead", method: "entropy", base: after });
   rows.push({ ...rs, label: "  + high-bias absorption", passes: [...rs.passes, "high-bias-absorption"], base: after });
@@ -129,7 +130,7 @@ function recipes(profile: TargetProfile): Recipe[] {
       rows.push({ ...rs, label: `  + float ${preset}`, passes: [...rs.passes, "float-fallback"], settings: { exclude: { names: [], opTypes: [], patterns: [], presets: [preset] } }, base: after });
     }
   }
-  rows.push({ label: "default recipe", passes: quantizeOptionsFor(profile).passes, method: "mse", base: after });
+  rows.push({ label: "default recipe", passes: quantizeOptionsFor(profile).passes, method: profile.powerOfTwoScales ? DEFAULT_POWER_OF_TWO_METHOD : DEFAULT_METHOD, base: after });
   return only ? rows.filter((r) => only.some((o) => r.label.includes(o))) : rows;
 }
 

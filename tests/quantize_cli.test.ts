@@ -103,7 +103,7 @@ test("quantize option errors name the option", () => {
   const calib = clsFolder(2, "calib");
   const cases: [string[], RegExp][] = [
     [["--activations", "int4"], /--activations must be uint8 or int8, got "int4"/],
-    [["--calib-method", "magic"], /--calib-method must be one of minmax, percentile, entropy, mse, got "magic"/],
+    [["--calib-method", "magic"], /--calib-method must be one of minmax, percentile, entropy, mse, blend, got "magic"/],
     [["--samples", "0"], /--samples must be a positive integer, got "0"/],
     [["--histogram-sample", "8"], /--histogram-sample must be 0 \(whole tensors\) or an integer ≥ 16, got "8"/],
     [["--per-channel", "--per-tensor"], /--per-channel and --per-tensor exclude each other/],

@@ -2,7 +2,7 @@
 import { InputError } from "../errors.ts";
 import type { CalibMethod, CalibrateOptions, CollectOptions } from "./types.ts";
 
-const METHODS: readonly CalibMethod[] = ["minmax", "percentile", "entropy", "mse"];
+const METHODS: readonly CalibMethod[] = ["minmax", "percentile", "entropy", "mse", "blend"];
 
 /** Merges `opts` over the defaults; `size` is the dataset's, which `samples` may not exceed. */
 export function resolveCollectOptions(opts: Partial<CollectOptions>, size: number): CollectOptions {

@@ -13,6 +13,7 @@ import { collect } from "./collect.ts";
 import { entropyRange } from "./entropy.ts";
 import { Histogram } from "./histogram.ts";
 import { MinMaxObserver } from "./minmax.ts";
+import { blendRange } from "./blend.ts";
 import { mseRange } from "./mse.ts";
 import { percentileRange } from "./percentile.ts";
 import type { CalibrateOptions, Range, StatRequest } from "./types.ts";
@@ -88,6 +89,8 @@ export function rangeOf(obs: MinMaxObserver | Histogram | ChannelObserver, o: Ca
       return entropyRange(obs, { levels: o.levels });
     case "mse":
       return mseRange(obs, { levels: o.levels, powerOfTwo: o.powerOfTwo });
+    case "blend":
+      return blendRange(obs, o.percentile, { levels: o.levels });
     default:
       throw new TypeError(`No ${o.method} range for a histogram`);
   }

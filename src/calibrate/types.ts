@@ -8,7 +8,7 @@
 import type { SessionOptions } from "../runtime/types.ts";
 
 /** How a tensor's range is chosen from what calibration observed. */
-export type CalibMethod = "minmax" | "percentile" | "entropy" | "mse";
+export type CalibMethod = "minmax" | "percentile" | "entropy" | "mse" | "blend";
 
 /**
  * A real-valued range [min, max] that a quantized tensor must represent. It
@@ -58,7 +58,7 @@ export interface CalibrateOptions extends CollectOptions {
    * [-t, t]). Default `false`: histogram methods search [min, max].
    */
   symmetric: boolean;
-  /** Percentile kept by `"percentile"`, in percent. Default 99.999. */
+  /** Percentile kept by `"percentile"` (and `"blend"`'s percentile side), in percent. Default 99.999. */
   percentile: number;
   /** Histogram bins for percentile/entropy/mse. Default 2048. */
   bins: number;
