@@ -185,7 +185,7 @@ function recipeOptions(cmd: Command): Command {
     .option("--max-drop <x>", "Mixed precision: keep the fewest layers float that hold the drop on --eval within x points of the metric (0.5 = half a point; float-fallback targets only)")
     .option("--input-shape <name=dims>", "Fix an input's dims, e.g. x=1,3,48,320 (repeatable; default on static-shape targets: the calibration samples' shape)")
     .option("--input-value <name=v>", "Freeze an input to a constant, e.g. sr=16000 (repeatable): what depends on it folds away")
-    .option("--calib-method <method>", "blend (default: MSE and percentile ranges' geometric mean, steadiest held out; mse with power-of-two scales), mse, percentile, minmax or entropy")
+    .option("--calib-method <method>", "mse (default), blend (MSE and percentile ranges' geometric mean: fewer bad calibration draws, a worse median), percentile, minmax or entropy")
     .option("--samples <n>", "Use the first N calibration samples (default: all)")
     .option("--histogram-sample <k>", "percentile/entropy/mse: elements per value and sample that histograms read (default 2048; 0 = whole tensors, exact but slower)")
     .option("--preprocess <file>", "Preprocessing spec (JSON) for image folders");

@@ -8,7 +8,10 @@
  *   npm run bench:data && npm run bench:data:heldout
  *   node --import tsx bench/range_stability.ts [--models rec,det,cls] [--targets npu-int8-only,npu-per-tensor]
  *        [--methods mse,minmax,percentile,mse+smoothquant@auto] [--windows 6] [--calib 64] [--det-calib 16] [--eval 600] [--det-eval 60]
- *        [--histogram-sample K] [--json FILE]
+ *        [--histogram-sample K] [--eval-data DIR] [--json FILE]
+ *
+ * `--eval-data` measures on another held-out rendering (default bench/.data/ocr-heldout;
+ * `npm run bench:data:select` makes bench/.data/ocr-select, another seed).
  *
  * Prints, per model, target and method: the main metric per window, then
  * mean, standard deviation, min and max (and the same for the second metric).
@@ -101,7 +104,7 @@ for (const task of TASKS) {
   const per = Number(task.key === "det" ? opt("--det-calib", "16") : opt("--calib", "64"));
   const all = await openDataset(path.join(here("./.data/ocr"), task.key, "calib"), inputs, { samples: per * windows });
   if (all.size < per * windows) throw new Error(`${task.key}: ${all.size} calibration samples, ${per * windows} needed`);
-  const held = await openDataset(path.join(here("./.data/ocr-heldout"), task.key, "eval"), inputs, { samples: Number(task.key === "det" ? opt("--det-eval", "60") : opt("--eval", "600")) });
+  const held = await openDataset(path.join(opt("--eval-data", here("./.data/ocr-heldout")), task.key, "eval"), inputs, { samples: Number(task.key === "det" ? opt("--det-eval", "60") : opt("--eval", "600")) });
   const { metric: fp32, maps } = await score(encodeModel(original).bytes, held, task.metric);
   process.stderr.write(`${task.key}: FP32 ${task.shown.map((k) => pct(fp32[k])).join(" / ")} on ${held.size} held-out samples\n`);
   for (const target of targets) {

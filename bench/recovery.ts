@@ -37,7 +37,7 @@ import { makeShapesStatic, normalize } from "../src/normalize/mod.ts";
 import { encodeModel } from "../src/onnx/encode.ts";
 import { readModel } from "../src/onnx/file.ts";
 import type { PassSettings } from "../src/passes/types.ts";
-import { DEFAULT_METHOD, DEFAULT_POWER_OF_TWO_METHOD, quantizeModel, type QuantizeModelReport } from "../src/quantize/pipeline.ts";
+import { DEFAULT_METHOD, quantizeModel, type QuantizeModelReport } from "../src/quantize/pipeline.ts";
 import { targetPreflight } from "../src/quantize/preflight.ts";
 import { quantizeOptionsFor } from "../src/quantize/target_options.ts";
 import type { CalibMethod } from "../src/calibrate/types.ts";
@@ -130,7 +130,7 @@ function recipes(profile: TargetProfile): Recipe[] {
       rows.push({ ...rs, label: `  + float ${preset}`, passes: [...rs.passes, "float-fallback"], settings: { exclude: { names: [], opTypes: [], patterns: [], presets: [preset] } }, base: after });
     }
   }
-  rows.push({ label: "default recipe", passes: quantizeOptionsFor(profile).passes, method: profile.powerOfTwoScales ? DEFAULT_POWER_OF_TWO_METHOD : DEFAULT_METHOD, base: after });
+  rows.push({ label: "default recipe", passes: quantizeOptionsFor(profile).passes, method: DEFAULT_METHOD, base: after });
   return only ? rows.filter((r) => only.some((o) => r.label.includes(o))) : rows;
 }
 

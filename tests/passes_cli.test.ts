@@ -36,10 +36,10 @@ async function quantize(out: string, ...flags: string[]): Promise<Report> {
   return JSON.parse(r.stdout);
 }
 
-test("the npu-int8-only default recipe: fusions, CLE, bias correction, blended ranges; validate clean", async () => {
+test("the npu-int8-only default recipe: fusions, CLE, bias correction, MSE ranges; validate clean", async () => {
   const report = await quantize("npu.onnx", "--target", "npu-int8-only", "--input-shape", "x=1,3,48,192");
   assert.equal(report.passes.map((p) => p.pass), ["fusions", "cross-layer-equalization", "bias-correction", "bias-overflow-guard"]);
-  assert.is(report.calibration.method, "blend");
+  assert.is(report.calibration.method, "mse");
   assert.is(report.validation!.errors, 0);
   const q = readModel(path.join(tmp, "npu.onnx"));
   assert.is(q.graph.nodes.filter((n) => n.opType === "HardSwish").length, 18, "x·Clip(x+3,0,6)/6 fused");

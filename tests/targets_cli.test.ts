@@ -134,7 +134,6 @@ test("profiles drive quantize: cpu-mixed is the default, npu-int8-only validates
   assert.ok(zps.length > 100 && zps.every((d) => d === "int8"), "int8 activations");
 
   assert.is(JSON.parse(pow2.stdout).quantize.options.powerOfTwoScales, true);
-  assert.equal([JSON.parse(pow2.stdout).calibration.method, n.calibration.method], ["mse", "blend"], "power-of-two scales default to MSE ranges, the rest to blended ones");
   const g = readModel(o("p2.onnx")).graph;
   const qdq = g.nodes.filter((x) => x.opType === "QuantizeLinear" || x.opType === "DequantizeLinear");
   assert.ok(qdq.length > 200, `${qdq.length} Q/DQ nodes`);

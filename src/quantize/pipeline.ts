@@ -46,27 +46,20 @@ import { constantQuantizer, weightQuantizer } from "./_simulate.ts";
 import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 
 /**
- * The range method the pipeline uses unless told otherwise: the blend of
- * MSE and percentile ranges (see `calibrate/blend.ts`). Calibrated on one
- * rendering of text and evaluated on another (other fonts, other corpus),
- * MSE held up where min/max did not, because min/max ranges grow with every
- * outlier the calibration set holds; but MSE and percentile each had a draw
- * of calibration samples that cost the npu-int8-only recognizer 5–7 points,
- * and their blend had none (bench/range_stability.ts).
+ * The range method the pipeline uses unless told otherwise: MSE. Calibrated
+ * on one rendering of text and evaluated on another (other fonts, other
+ * corpus), it held up where min/max did not, because min/max ranges grow
+ * with every outlier the calibration set holds. Over six calibration draws
+ * and two held-out splits of the recognizer (bench/range_stability.ts) it
+ * has the smallest mean drop (1.67 points) of MSE, percentile and their
+ * blend (1.90–1.93), though one draw costs it 6–7 points where the blend's
+ * worst is 4: `--calib-method blend` trades the median for the tail.
  */
-export const DEFAULT_METHOD = "blend" as const;
-
-/**
- * The default for power-of-two scales: MSE, whose search keeps to the ranges
- * such a scale can hold (a blended range would be rounded up to the next
- * power of two; measured on asic-per-tensor, the detector lost 0.9 points
- * of map agreement and the classifier 0.3 that way).
- */
-export const DEFAULT_POWER_OF_TWO_METHOD = "mse" as const;
+export const DEFAULT_METHOD = "mse" as const;
 
 /** Options of {@linkcode quantizeModel}: quantization plus calibration settings. */
 export interface QuantizeModelOptions extends QuantizeOptions {
-  /** Calibration settings (method, samples, …); defaults as in `calibrate`, but the method is {@linkcode DEFAULT_METHOD} ({@linkcode DEFAULT_POWER_OF_TWO_METHOD} with power-of-two scales). */
+  /** Calibration settings (method, samples, …); defaults as in `calibrate`, but the method is {@linkcode DEFAULT_METHOD}. */
   calibration: Partial<CalibrateOptions>;
   /** Runtime for calibration. Default: onnxruntime-node. */
   runtime?: Runtime;
@@ -135,7 +128,7 @@ export async function quantizeModel(
   };
   const c = resolveCalibrateOptions({
     ...opts.calibration,
-    method: opts.calibration?.method ?? (q.powerOfTwoScales ? DEFAULT_POWER_OF_TWO_METHOD : DEFAULT_METHOD),
+    method: opts.calibration?.method ?? DEFAULT_METHOD,
     symmetric: opts.calibration?.symmetric ?? q.symmetricActivations,
     // Symmetric int8 uses [−127, 127]: 255 levels, so 2^k-scaled ranges are 2^k · 127.
     levels: opts.calibration?.levels ?? (q.symmetricActivations && q.activations === "int8" ? 255 : 256),
