@@ -1,11 +1,13 @@
 /**
  * A float model whose quantization can be switched on and off per node at
  * run time, for sensitivity analysis: every rounding the quantized model
- * does (an activation's QuantizeLinear → DequantizeLinear, a weight's or
- * bias's integer copy) is put into the float graph behind a `Where` on a
- * boolean graph input, one input per unit. One ONNX Runtime session then
- * runs any mix of float and quantized units, so a node's damage is measured
- * without quantizing the model again.
+ * does is put into the float graph behind a boolean graph input, one input
+ * per unit. An activation's QuantizeLinear → DequantizeLinear goes behind a
+ * `Where`; a node with rounded weights or bias becomes an `If` whose
+ * branches run it on the dequantized and on the float constants (both stay
+ * constants ONNX Runtime prepacks; a `Where` on the weights made every run
+ * 60 % slower). One session then runs any mix of float and quantized units,
+ * so a node's damage is measured without quantizing the model again.
  *
  * A unit is a node of the quantized model: its weights and bias, and the
  * rounding of what it outputs (a Relu or Clip the quantizer folded into it
