@@ -35,6 +35,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import { readModel, writeModel } from "../src/onnx/file.ts";
+import { normalize } from "../src/normalize/mod.ts";
 import { encodeNpy } from "../src/data/npy.ts";
 import { Graph } from "../src/ir/graph.ts";
 import { Model } from "../src/ir/model.ts";
@@ -136,15 +137,18 @@ async function scale(): Promise<Record<string, number | string>> {
     out[`seconds${n}`] = +(r.ms / 1000).toFixed(2);
   }
   out.rssGrowth = `${(100 * ((out.rssMb512 as number) / (out.rssMb64 as number) - 1)).toFixed(1)}%`;
-  // 2. Read and write throughput of the recognizer (10 MB), in this process, median of 5.
+  // 2. Read and write throughput of the recognizer (10 MB), in this process, median of 5. The write is of
+  // the model as edgeq writes its outputs: weights as initializers (the file keeps them in Constant nodes).
   const bytes = fs.statSync(rec).size;
   const reads: number[] = [], writes: number[] = [];
+  const normalized = readModel(rec);
+  await normalize(normalized, { shapes: false });
   for (let i = 0; i < 5; i++) {
     let t = performance.now();
-    const m = readModel(rec);
+    readModel(rec);
     reads.push(performance.now() - t);
     t = performance.now();
-    writeModel(path.join(tmp, "rec.copy.onnx"), m);
+    writeModel(path.join(tmp, "rec.copy.onnx"), normalized);
     writes.push(performance.now() - t);
   }
   out.readMBps = Math.round(bytes / 1e6 / (median(reads) / 1000));

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { InputError } from "../errors.ts";
 import type { Model } from "../ir/model.ts";
 import { decodeModel, type ExternalLoader } from "./decode.ts";
-import { encodeModel, type ExternalPlan } from "./encode.ts";
+import { encodeParts, type ExternalPlan } from "./encode.ts";
 
 /**
  * Reads an ONNX model file, with its external data (resolved relative to the
@@ -105,14 +105,41 @@ export function writeModel(file: string, model: Model, opts: WriteOptions = {}):
   const plan: ExternalPlan | undefined = external
     ? { location, threshold: opts.externalThreshold ?? 1024 }
     : undefined;
-  const enc = encodeModel(model, plan);
+  const enc = encodeParts(model, plan);
   if (enc.external) {
     const dataFile = path.join(path.dirname(file), enc.external.location);
     atomicWrite(dataFile, (fd) => {
       for (const c of enc.external!.chunks) writeAll(fd, c.bytes, c.offset);
     });
   }
-  atomicWrite(file, (fd) => writeAll(fd, enc.bytes, 0));
+  // The pieces go out in order, small ones gathered into one write: the model is never joined in memory.
+  atomicWrite(file, (fd) => {
+    let at = 0, pending: Uint8Array[] = [], pendingBytes = 0;
+    const flush = () => {
+      if (!pendingBytes) return;
+      let joined = pending[0];
+      if (pending.length > 1) {
+        joined = new Uint8Array(pendingBytes);
+        let k = 0;
+        for (const q of pending) (joined.set(q, k), (k += q.byteLength));
+      }
+      writeAll(fd, joined, at);
+      at += pendingBytes;
+      pending = [];
+      pendingBytes = 0;
+    };
+    for (const p of enc.parts) {
+      if (p.byteLength >= 1 << 16) {
+        flush();
+        writeAll(fd, p, at);
+        at += p.byteLength;
+      } else {
+        pending.push(p);
+        pendingBytes += p.byteLength;
+      }
+    }
+    flush();
+  });
 }
 
 /** Node takes at most 2 GiB − 1 per read or write call, and Linux moves at most ~2 GiB per call. */

@@ -19,7 +19,8 @@ import {
   type ValueInfoProtoSchema,
 } from "./gen/onnx_pb.ts";
 import { decodeModel } from "./decode.ts";
-import { encodeModel } from "./encode.ts";
+import { encodeModel, encodeWith } from "./encode.ts";
+import { normalize } from "../normalize/mod.ts";
 import { readModel } from "./file.ts";
 import { ONNX_DTYPE_CODE, type DType } from "../ir/dtype.ts";
 import { Graph } from "../ir/graph.ts";
@@ -56,6 +57,42 @@ for (const m of REAL_MODELS) {
     }
   });
 }
+
+for (const m of REAL_MODELS) {
+  test(`${m.name}, normalized (weights as initializers): the spliced encoding is protobuf's writer's, byte for byte`, async () => {
+    const model = readModel(m.file);
+    await normalize(model, { shapes: false });
+    const big = [...model.graph.initializers.values()].filter((t) => t.bytes.byteLength >= 4096).length;
+    assert.ok(big > 10, `${big} initializers are large enough to splice`);
+    const spliced = encodeModel(model).bytes;
+    assert.ok(sameBytes(spliced, encodeWith(model, undefined, false).bytes), "spliced bytes differ from the writer's");
+    assert.ok(sameBytes(encodeModel(decodeModel(spliced)).bytes, spliced), "stable through decode");
+  });
+}
+
+test("splicing keeps unknown fields last and packed float_data as float_data", () => {
+  const t = Tensor.fromArray("w", [2048], seededFloats(2048, 3));
+  const typed = new Tensor({ ...t, origin: { field: "float_data" } } as ConstructorParameters<typeof Tensor>[0]);
+  const g = new Graph("g");
+  g.inputs = [{ name: "x", dtype: "float32", shape: [2048] }];
+  g.outputs = [{ name: "y", dtype: "float32", shape: [2048] }];
+  g.addInitializer(typed);
+  g.addInitializer(Tensor.fromArray("raw", [4096], seededFloats(4096, 4)));
+  g.nodes = [new Node({ opType: "Add", name: "add", inputs: ["x", "w"], outputs: ["y"] })];
+  const base = new Model(g, { opsets: new Map([["", 13]]) });
+  const proto = parse(encodeWith(base, undefined, false).bytes);
+  // Unknown fields on the model and the graph (as a newer ONNX would write them) come back last in each.
+  proto.$unknown = [{ no: 99, wireType: WireType.Varint, data: Uint8Array.of(7) }];
+  proto.graph!.$unknown = [{ no: 98, wireType: WireType.Varint, data: Uint8Array.of(5) }];
+  const m = decodeModel(toBinary(ModelProtoSchema, proto));
+  assert.is(m.graph.initializers.get("w")!.origin?.field, "float_data");
+  const spliced = encodeModel(m).bytes;
+  assert.ok(sameBytes(spliced, encodeWith(m, undefined, false).bytes));
+  const back = parse(spliced);
+  assert.equal(back.graph!.initializer[0].floatData.length, 2048);
+  assert.equal(back.graph!.initializer[1].rawData.byteLength, 4 * 4096);
+  assert.equal([back.$unknown?.[0].no, back.graph!.$unknown?.[0].no], [99, 98]);
+});
 
 type ModelInit = MessageInitShape<typeof ModelProtoSchema>;
 type NodeInit = MessageInitShape<typeof NodeProtoSchema>;
