@@ -37,8 +37,8 @@ export interface Augmented {
   /**
    * float32 statistics of `extremes`, value after value: [min, max] (a value
    * in neither `channels` nor `channelStats`), its C per-channel minima then
-   * C maxima (`channels`), or C minima, C maxima, C sums and C
-   * sums of squares (`channelStats`); followed, for a value of `sampled`, by its subsample;
+   * C maxima (`channels`), or C minima, C maxima, C sums and, when the view
+   * asks for them, C sums of squares (`channelStats`); followed, for a value of `sampled`, by its subsample;
    * "" when no extremes.
    */
   stats: string;
@@ -60,8 +60,9 @@ export interface Augmented {
  *   a view), or, for 4-D values of known channel count, over axes 0, 2 and
  *   3 (the caller finishes those: C numbers each);
  * - for `channelStats` instead: a Reshape to a view with the channel on a
- *   known axis ({@linkcode viewShape}), ReduceMin, ReduceMax and ReduceSum
- *   over its other axes (C numbers each: max |x| is the larger of −min and
+ *   known axis ({@linkcode viewShape}), ReduceMin, ReduceMax, ReduceSum (and
+ *   ReduceSumSquare when the view's `squares` asks) over its other axes
+ *   (C numbers each: max |x| is the larger of −min and
  *   max, and the extremes come from them too, so a value with other
  *   requests is reduced once) and the view's Shape (its element count);
  * - for `sampled`: Shape of the 1-D view (its element count, also the
@@ -176,12 +177,8 @@ export function augment(model: Model, req: AugmentRequest): Augmented {
     const flat = !perChannel || sampled.has(v) ? add("Reshape", "flat", [v, flatShape]) : "";
     if (view) {
       const x = add("Reshape", "view", [v, ints("view", viewShape(view))]), axes = viewAxes(view);
-      stats.push(
-        reduce("ReduceMin", "vmin", x, axes),
-        reduce("ReduceMax", "vmax", x, axes),
-        reduce("ReduceSum", "vsum", x, axes),
-        reduce("ReduceSumSquare", "vsq", x, axes),
-      );
+      stats.push(reduce("ReduceMin", "vmin", x, axes), reduce("ReduceMax", "vmax", x, axes), reduce("ReduceSum", "vsum", x, axes));
+      if (view.squares) stats.push(reduce("ReduceSumSquare", "vsq", x, axes));
       shapes.push(add("Shape", "vshape", [x]));
     } else if (req.channels.has(v)) {
       stats.push(reduce("ReduceMin", "cmin", v, [0, 2, 3]), reduce("ReduceMax", "cmax", v, [0, 2, 3]));

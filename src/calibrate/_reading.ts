@@ -33,7 +33,8 @@ export interface ChannelSums {
   min: Float32Array;
   max: Float32Array;
   sum: Float32Array;
-  sumSq: Float32Array;
+  /** Absent when no request wanted the spread. */
+  sumSq?: Float32Array;
   /** Elements in each channel. */
   perChannel: number;
 }

@@ -23,6 +23,8 @@ const enum Need {
 export interface ChannelView {
   axis: number;
   channels: number;
+  /** Whether Σx² is reduced too (some request wants the channels' spread). */
+  squares: boolean;
 }
 
 /** The routes of all requested values. */
@@ -104,5 +106,5 @@ function channelView(rs: readonly ChannelRequest[]): ChannelView | undefined {
   if (channels === undefined || !Number.isInteger(channels) || channels < 1) return undefined;
   if (!Number.isInteger(axis) || (axis < 0 && axis !== -1)) return undefined;
   if (rs.some((r) => (r.axis ?? 1) !== axis || r.channels !== channels)) return undefined;
-  return { axis, channels };
+  return { axis, channels, squares: rs.some((r) => r.spread === true) };
 }

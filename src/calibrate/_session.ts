@@ -155,15 +155,16 @@ export class Sessions {
       }
       let channel: ChannelSums | undefined;
       if (view) {
-        const rank = viewShape(view).length, sum = d.subarray(at + 2 * c, at + 3 * c), sumSq = d.subarray(at + 3 * c, at + 4 * c);
+        const rank = viewShape(view).length, sum = d.subarray(at + 2 * c, at + 3 * c);
+        const sumSq = view.squares ? d.subarray(at + 3 * c, at + 4 * c) : undefined;
         let n = 1;
         for (let j = dims; j < dims + rank; j++) n *= shapes[j];
         dims += rank;
-        for (let j = 0; j < c; j++) if (sum[j] - sum[j] !== 0 || sumSq[j] - sumSq[j] !== 0) nan = true;
+        for (let j = 0; j < c; j++) if (sum[j] - sum[j] !== 0 || (sumSq && sumSq[j] - sumSq[j] !== 0)) nan = true;
         channel = { min: d.subarray(at, at + c), max: d.subarray(at + c, at + 2 * c), sum, sumSq, perChannel: n / c };
       }
       if (nan) min = max = NaN;
-      at += (view ? 4 : 2) * c;
+      at += (view ? (view.squares ? 4 : 3) : 2) * c;
       if (!sampled.has(v)) {
         readings.set(v, { min, max, nonFinite: 0, whole: false, weight: 1, channel });
         continue;

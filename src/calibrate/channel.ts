@@ -35,6 +35,8 @@ export class ChannelObserver {
   count = new Float64Array(0);
   /** NaN and ±Infinity values skipped. */
   nonFinite = 0;
+  // False once a sample came without Σx² (its request did not ask for the spread).
+  #spread = true;
 
   constructor(axis = 1) {
     if (!Number.isInteger(axis)) throw new RangeError(`Invalid channel axis ${axis}: expected an integer`);
@@ -58,6 +60,7 @@ export class ChannelObserver {
    * few digits.
    */
   std(): Float64Array {
+    if (!this.#spread) throw new Error("internal: channel spread asked of statistics gathered without it (request spread: true)");
     return this.sumSq.map((q, c) => {
       const n = this.count[c];
       if (!(n > 0)) return 0;
@@ -98,12 +101,13 @@ export class ChannelObserver {
    * ```
    */
   observeReduced(
-    { sum, sumSq, min, max }: { sum: ArrayLike<number>; sumSq: ArrayLike<number>; min: ArrayLike<number>; max: ArrayLike<number> },
+    { sum, sumSq, min, max }: { sum: ArrayLike<number>; sumSq?: ArrayLike<number>; min: ArrayLike<number>; max: ArrayLike<number> },
     perChannel: number,
   ): void {
-    if (sum.length !== sumSq.length || sum.length !== min.length || sum.length !== max.length) {
-      throw new RangeError(`Got ${sum.length} channel sums, ${sumSq.length} sums of squares, ${min.length} minima and ${max.length} maxima`);
+    if ((sumSq && sum.length !== sumSq.length) || sum.length !== min.length || sum.length !== max.length) {
+      throw new RangeError(`Got ${sum.length} channel sums, ${sumSq?.length ?? 0} sums of squares, ${min.length} minima and ${max.length} maxima`);
     }
+    if (!sumSq) this.#spread = false;
     if (!Number.isInteger(perChannel) || perChannel < 0) throw new RangeError(`Invalid element count per channel ${perChannel}`);
     this.#size(sum.length);
     if (perChannel === 0) return;
@@ -111,7 +115,7 @@ export class ChannelObserver {
       if (min[c] < this.min[c]) this.min[c] = min[c];
       if (max[c] > this.max[c]) this.max[c] = max[c];
       this.sum[c] += sum[c];
-      this.sumSq[c] += sumSq[c];
+      if (sumSq) this.sumSq[c] += sumSq[c];
       this.count[c] += perChannel;
     }
   }

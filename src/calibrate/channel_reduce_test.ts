@@ -52,7 +52,7 @@ test("NCHW (axis 1) and last-axis (−1) statistics reduced in the graph equal t
   const m = model();
   const data = memoryDataset("x", [feed([1, 4, 5, 7], 1), feed([1, 4, 3, 11], 2), feed([1, 4, 6, 2], 3)]);
   const others: StatRequest[] = [{ kind: "minmax", value: "y" }, { kind: "histogram", value: "t" }];
-  const reduced = await collect(m, data, [{ kind: "channel", value: "y", axis: 1, channels: 6 }, { kind: "channel", value: "t", axis: -1, channels: 6 }, ...others]);
+  const reduced = await collect(m, data, [{ kind: "channel", value: "y", axis: 1, channels: 6, spread: true }, { kind: "channel", value: "t", axis: -1, channels: 6, spread: true }, ...others]);
   const whole = await collect(m, data, [{ kind: "channel", value: "y", axis: 1 }, { kind: "channel", value: "t", axis: -1 }, ...others]);
   assertSame(reduced[0] as ChannelObserver, whole[0] as ChannelObserver, "y");
   assertSame(reduced[1] as ChannelObserver, whole[1] as ChannelObserver, "t");
@@ -74,7 +74,7 @@ test("a sample with non-finite values is read again whole: they are skipped and 
   const zeros = feed([1, 3, 2, 2], 5);
   zeros.data[1] = 0; // 1/0 = +Infinity in channel 0
   const data = memoryDataset("x", [feed([1, 3, 2, 2], 4, 0.5, 2), zeros]);
-  const [reduced] = await collect(m, data, [{ kind: "channel", value: "y", axis: 1, channels: 3 }]);
+  const [reduced] = await collect(m, data, [{ kind: "channel", value: "y", axis: 1, channels: 3, spread: true }]);
   const [whole] = await collect(m, data, [{ kind: "channel", value: "y", axis: 1 }]);
   assert.is(whole.nonFinite, 1);
   assertSame(reduced, whole, "y");
@@ -89,10 +89,27 @@ test("classifier: the data input of every Conv, reduced in the graph, equals the
   const data = memoryDataset("x", [1, 2, 3].map((s) => feed([1, 3, 48, 192], 10 + s)));
   const values = [...new Set(convs.map((n) => n.inputs[0]))];
   const count = new Map(convs.map((n) => [n.inputs[0], channels(n)]));
-  const reduced = await collect(m, data, values.map((value) => ({ kind: "channel" as const, value, channels: count.get(value) })));
+  const reduced = await collect(m, data, values.map((value) => ({ kind: "channel" as const, value, channels: count.get(value), spread: true })));
   const whole = await collect(m, data, values.map((value) => ({ kind: "channel" as const, value })));
   assert.ok(values.length > 20, `${values.length} values`);
   values.forEach((v, i) => assertSame(reduced[i], whole[i], v));
+});
+
+test("without spread the graph reduces no sums of squares: means and extremes are the same, std() refuses", async () => {
+  const m = model();
+  const data = memoryDataset("x", [feed([1, 4, 5, 7], 1), feed([1, 4, 3, 11], 2)]);
+  const [lean] = await collect(m, data, [{ kind: "channel", value: "y", axis: 1, channels: 6 }]);
+  const [full] = await collect(m, data, [{ kind: "channel", value: "y", axis: 1, channels: 6, spread: true }]);
+  assert.equal([lean.min, lean.max, lean.count], [full.min, full.max, full.count]);
+  const lm = lean.mean(), fm = full.mean();
+  for (let c = 0; c < 6; c++) assert.ok(Math.abs(lm[c] - fm[c]) <= 1e-6 * Math.max(1, Math.abs(fm[c])));
+  assert.throws(() => lean.std(), /spread/);
+  const byValue = (spread: boolean) => new Map([["y", [{ kind: "channel", value: "y", axis: 1, channels: 6, spread } as StatRequest]]]);
+  assert.equal(route(m.graph, byValue(false), ["x"], 2048, true).channelStats.get("y"), { axis: 1, channels: 6, squares: false });
+  assert.equal(route(m.graph, byValue(true), ["x"], 2048, true).channelStats.get("y"), { axis: 1, channels: 6, squares: true });
+  // Two passes on one value: one asking for the spread is enough for both.
+  const both = new Map([["y", [{ kind: "channel", value: "y", axis: 1, channels: 6 }, { kind: "channel", value: "y", axis: 1, channels: 6, spread: true }] as StatRequest[]]]);
+  assert.is(route(m.graph, both, ["x"], 2048, true).channelStats.get("y")!.squares, true);
 });
 
 test.run();

@@ -109,6 +109,12 @@ export interface ChannelRequest {
    * are then of the wrong grouping.
    */
   channels?: number;
+  /**
+   * Also Σx² per channel, for {@linkcode ChannelObserver.std}: one more
+   * reduction over the value on every sample, so only passes that need a
+   * channel's spread ask for it. @default false
+   */
+  spread?: boolean;
 }
 
 /**

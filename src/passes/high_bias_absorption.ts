@@ -67,7 +67,7 @@ export function absorbablePairs(g: Graph): Pair[] {
 
 /** The statistic the pass reads for a pair: per-channel moments and minima of `a`'s output, before the ReLU. */
 function request(p: Pair): ChannelRequest {
-  return { kind: "channel", value: p.a.node.outputs[0], axis: 1, channels: p.a.outputs };
+  return { kind: "channel", value: p.a.node.outputs[0], axis: 1, channels: p.a.outputs, spread: true };
 }
 
 /** The `high-bias-absorption` pass. */
