@@ -12,7 +12,7 @@ import type { JsonSchema } from "./schema.ts";
 import { TARGET_SCHEMA } from "./target_schema.ts";
 
 // From src/targets/ the package root is two levels up; from dist/src/targets/, three.
-const CANDIDATES = ["../../targets/", "../../../targets/"];
+const CANDIDATES = ["../../targets/", "../../../targets/", "../targets/"];
 
 let dir: string | undefined;
 
