@@ -354,7 +354,7 @@ function formatMixed(m: MixedPrecisionReport): string {
     ? (m.wide.length ? `${m.wide.length} activations in 16 bits: ${m.wide.join(", ")}` : "every activation in 8 bits")
     : m.float.length ? `${m.float.length} nodes kept float: ${m.float.join(", ")}` : "every node integer";
   const spared = m.mode === "wide" ? "in 16 bits" : "float";
-  const cost = `${m.trials.length} trials (${m.trials.map((t) => `${t.float} ranked ${spared}: ${pts(t.drop)}`).join("; ")}); analysis ${(m.ms.analysis / 1000).toFixed(1)} s, trials ${(m.ms.trials / 1000).toFixed(1)} s`;
+  const cost = `${m.trials.length} trials (${m.trials.map((t) => `${t.ranked} ranked ${spared}: ${pts(t.drop)}`).join("; ")}); analysis ${(m.ms.analysis / 1000).toFixed(1)} s, trials ${(m.ms.trials / 1000).toFixed(1)} s`;
   const verdict = m.met ? "" : `\nCould not hold the drop within ${pts(m.maxDrop)}: the best found is above (${m.ranking.length} nodes ranked)`;
   return `${head}\n  ${float}\n  ${cost}${verdict}`;
 }

@@ -1,14 +1,14 @@
 /**
  * Automatic mixed precision: the fewest nodes kept float that hold the task
  * metric (or top-1 agreement with FP32) within `maxDrop` of FP32 on
- * held-out data, or (on integer-only targets that also run 16-bit
- * activations) the fewest activations in 16 bits. The model is quantized whole first; if it misses, the
- * sensitivity analysis ranks its nodes by what keeping each float buys
- * (`analyzeSensitivity`'s kept-float view, on the ranking data), and nodes
- * are then kept float in that order, 1, 2, 4, … at a time until the drop
- * fits, then bisected back to the smallest count that fits. Every count
- * tried is quantized afresh (ranges and bias correction follow) and
- * measured as a whole.
+ * held-out data, or, on integer-only targets that also run 16-bit
+ * activations, the fewest activations in 16 bits. The model is quantized
+ * whole first; if it misses, the sensitivity analysis ranks its nodes by
+ * what keeping each float buys (`analyzeSensitivity`'s kept-float view, on
+ * the ranking data), and nodes are then spared in that order, 1, 2, 4, … at
+ * a time until the drop fits, then bisected back to the smallest count that
+ * fits. Every count tried is quantized afresh (ranges and bias correction
+ * follow) and measured as a whole.
  *
  * @module
  */
@@ -55,8 +55,8 @@ export interface MixedPrecisionOptions {
   runtime?: Runtime;
   /** Progress of the sensitivity analysis (nodes measured, total). */
   onAnalysis?: (done: number, total: number) => void;
-  /** After each trial: nodes float, drop measured. */
-  onTrial?: (float: number, drop: number) => void;
+  /** After each trial: how many ranked nodes were spared, the drop measured. */
+  onTrial?: (ranked: number, drop: number) => void;
 }
 
 /** What {@linkcode mixedPrecision} chose and measured. */
@@ -75,8 +75,8 @@ export interface MixedPrecisionReport {
   float: string[];
   /** Activation values quantized in 16 bits, in ranking order (`"wide"` mode). */
   wide: string[];
-  /** Every count of ranked nodes tried and its drop, in order. */
-  trials: { float: number; drop: number }[];
+  /** Every count of ranked nodes spared that was tried, and its drop, in order. */
+  trials: { ranked: number; drop: number }[];
   /** The ranking the nodes were taken from (worst first). */
   ranking: NodeSensitivity[];
   /** Wall time: analysis, trials (quantization + evaluation), total (ms). */
@@ -107,7 +107,7 @@ export async function mixedPrecision(o: MixedPrecisionOptions): Promise<{ model:
     wide: mode === "wide" ? units.flatMap((n) => n.values) : [],
   });
   const scorer = await makeScorer(o.fp32, o.data, o.metric, runtime);
-  const trials: { float: number; drop: number }[] = [];
+  const trials: { ranked: number; drop: number }[] = [];
   let trialMs = 0;
   const tried = new Map<number, { model: Model; drop: number; score: number }>();
   let ranking: NodeSensitivity[] = [];
@@ -119,7 +119,7 @@ export async function mixedPrecision(o: MixedPrecisionOptions): Promise<{ model:
     const score = await scorer.score(encodeModel(model).bytes);
     const drop = scorer.fp32 - score;
     trialMs += performance.now() - t;
-    trials.push({ float: k, drop });
+    trials.push({ ranked: k, drop });
     o.onTrial?.(k, drop);
     const r = { model, drop, score };
     tried.set(k, r);
@@ -130,19 +130,19 @@ export async function mixedPrecision(o: MixedPrecisionOptions): Promise<{ model:
   const first = await o.quantize({ float: [], wide: [] });
   const score0 = await scorer.score(encodeModel(first.model).bytes);
   trialMs += performance.now() - t1;
-  trials.push({ float: 0, drop: scorer.fp32 - score0 });
+  trials.push({ ranked: 0, drop: scorer.fp32 - score0 });
   o.onTrial?.(0, scorer.fp32 - score0);
   tried.set(0, { model: first.model, drop: scorer.fp32 - score0, score: score0 });
   const ta = performance.now();
   if (scorer.fp32 - score0 > o.maxDrop) {
     const r = await analyzeSensitivity(first.floatGraph, first.model, o.rankData ?? o.data, { samples: o.rankSamples, runtime, views: "float", onProgress: o.onAnalysis });
-    // What can be spared (float: a node to keep float, which a graph input's rounding is not;
-    // wide: an activation to widen), most gained first. Nodes
-    // whose gain alone is nil stay in the list: where the damage is spread thin, many must go together.
+    // What can be spared (a node to keep float, which a graph input's rounding is not; an activation
+    // to widen), most gained first. Nodes whose gain alone is nil stay in the list: where the damage
+    // is spread thin, many must go together.
     ranking = r.nodes.filter((n) => (mode === "float" ? n.nodes : n.values).length > 0);
   }
   const analysisMs = performance.now() - ta;
-  // Doubling until the drop fits (or every ranked node is float), then bisection back.
+  // Doubling until the drop fits (or every ranked node is spared), then bisection back.
   let ok = scorer.fp32 - score0 <= o.maxDrop ? 0 : -1, bad = 0;
   for (let k = 1; ok < 0 && ranking.length > 0; k = Math.min(2 * k, ranking.length)) {
     if ((await trial(k)).drop <= o.maxDrop) ok = k;

@@ -119,7 +119,7 @@ M("mixed precision keeps the damaged layer float to hold the drop, and keeps not
   assert.is(report.met, true);
   assert.ok(report.drop <= 0.02);
   assert.equal(report.float.slice(0, 2), ["conv2", "Relu_r2"], `float: ${report.float.join(", ")}`);
-  assert.equal(trials, report.trials.map((t) => t.float));
+  assert.equal(trials, report.trials.map((t) => t.ranked));
   const plan = chosen.graph.nodes.find((n) => n.name === "conv2")!;
   assert.ok(chosen.graph.constant(plan.inputs[1])?.dtype === "float32", "conv2 keeps float weights");
   assert.ok(chosen.graph.nodes.some((n) => n.name === "conv1" && chosen.graph.producer(n.inputs[1])?.opType === "DequantizeLinear"), "conv1 stays integer");
