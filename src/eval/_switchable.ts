@@ -2,12 +2,14 @@
  * A float model whose quantization can be switched on and off per node at
  * run time, for sensitivity analysis: every rounding the quantized model
  * does is put into the float graph behind a boolean graph input, one input
- * per unit. An activation's QuantizeLinear → DequantizeLinear goes behind a
- * `Where`; a node with rounded weights or bias becomes an `If` whose
- * branches run it on the dequantized and on the float constants (both stay
- * constants ONNX Runtime prepacks; a `Where` on the weights made every run
- * 60 % slower). One session then runs any mix of float and quantized units,
- * so a node's damage is measured without quantizing the model again.
+ * per unit, each an `If`: an activation's QuantizeLinear → DequantizeLinear
+ * in one branch and the value as it is in the other; a node with rounded
+ * weights or bias run on the dequantized or the float constants (both stay
+ * constants ONNX Runtime prepacks). Only the branch taken runs: with
+ * `Where` on the weights every recognizer run took 52 ms, with `Where` on
+ * the activations 32 ms, with `If` throughout 20 ms (the float graph: 14).
+ * One session then runs any mix of float and quantized units, so a node's
+ * damage is measured without quantizing the model again.
  *
  * A unit is a node of the quantized model: its weights and bias, and the
  * rounding of what it outputs (a Relu or Clip the quantizer folded into it
@@ -130,10 +132,18 @@ export function switchableModel(fp32Graph: Model, quantized: Model): Switchable 
     const axis = qn.attrs.get("axis");
     const at = { ...(axis ? { axis } : {}) };
     const after = s.producer(raw);
-    const added = [
+    const thenG = new Graph(`${names.out}_then`);
+    thenG.nodes.push(
       new Node({ opType: "QuantizeLinear", name: scope.unique(`${names.q}_node`), inputs: [raw, ...params], outputs: [names.q], attrs: at }),
       new Node({ opType: "DequantizeLinear", name: scope.unique(`${names.dq}_node`), inputs: [names.q, ...params], outputs: [names.dq], attrs: at }),
-      new Node({ opType: "Where", name: scope.unique(`${names.out}_Where`), inputs: [u.mask, names.dq, raw], outputs: [names.out] }),
+    );
+    thenG.outputs = [{ name: names.dq }];
+    const elseG = new Graph(`${names.out}_else`);
+    const id = scope.unique(`${names.out}_id`);
+    elseG.nodes.push(new Node({ opType: "Identity", name: scope.unique(`${id}_node`), inputs: [raw], outputs: [id] }));
+    elseG.outputs = [{ name: id }];
+    const added = [
+      new Node({ opType: "If", name: scope.unique(`${names.out}_If`), inputs: [u.mask], outputs: [names.out], attrs: { then_branch: { type: "graph", value: thenG }, else_branch: { type: "graph", value: elseG } } }),
     ];
     if (after) for (const n of added.reverse()) s.addNode(n, { after });
     else for (const n of added) s.addNode(n, { before: s.nodes[0] });
