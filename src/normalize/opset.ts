@@ -9,7 +9,7 @@
  */
 import type { Model } from "../ir/model.ts";
 import type { Node } from "../ir/node.ts";
-import type { Graph } from "../ir/graph.ts";
+import { type Graph, subgraphsOf } from "../ir/graph.ts";
 import { type OpHistory, UpgradeContext, upgradeError } from "./opset/_context.ts";
 import { MAX_OPSET, OPSET_REGISTRY } from "./opset/registry.ts";
 
@@ -42,22 +42,36 @@ export function upgradeOpset(model: Model, target = 13): void {
   }
   const from = model.opset("");
   if (from === 0 || from >= target) return;
-  const g = model.graph;
-  const nodes = g.nodes.filter(isDefaultDomain);
-  const queue: [Node, number][] = nodes.map((n) => {
-    const history = OPSET_REGISTRY.get(n.opType);
-    if (!history) throw upgradeError(target, from, n, "has no converter");
-    const version = versionAt(history, from);
-    if (version === undefined) throw upgradeError(target, from, n, `does not exist before opset ${history.since[0]}`);
-    return [n, version];
+  // Every graph, If branches and Loop/Scan bodies included, is checked before any changes.
+  const graphs = withSubgraphs(model.graph);
+  const queues = graphs.map((g) => {
+    const nodes = g.nodes.filter(isDefaultDomain);
+    const queue: [Node, number][] = nodes.map((n) => {
+      const history = OPSET_REGISTRY.get(n.opType);
+      if (!history) throw upgradeError(target, from, n, "has no converter");
+      const version = versionAt(history, from);
+      if (version === undefined) throw upgradeError(target, from, n, `does not exist before opset ${history.since[0]}`);
+      return [n, version];
+    });
+    for (const n of nodes) n.domain = "";
+    return queue;
   });
-  for (const n of nodes) n.domain = "";
-  const ctx = new UpgradeContext(g, from, target, (n, v) => queue.push([n, v]));
-  for (let i = 0; i < queue.length; i++) upgradeNode(queue[i][0], queue[i][1], ctx);
-  dropOrphans(g, ctx.released);
-  g.sort();
+  graphs.forEach((g, k) => {
+    const queue = queues[k];
+    const ctx = new UpgradeContext(g, from, target, (n, v) => queue.push([n, v]));
+    for (let i = 0; i < queue.length; i++) upgradeNode(queue[i][0], queue[i][1], ctx);
+    dropOrphans(g, ctx.released);
+    g.sort();
+  });
   setDefaultOpset(model, target);
   model.irVersion = Math.max(model.irVersion, minIrVersion(target));
+}
+
+/** `g` and every graph nested in its nodes' attributes, outermost first. */
+function withSubgraphs(g: Graph): Graph[] {
+  const out = [g];
+  for (let i = 0; i < out.length; i++) for (const n of out[i].nodes) out.push(...subgraphsOf(n));
+  return out;
 }
 
 function isDefaultDomain(n: Node): boolean {

@@ -182,6 +182,59 @@ Opset("Slice-1 attributes become int64 inputs, INT64_MAX ends included", async (
   assert.is((ends.view() as BigInt64Array)[0], (1n << 63n) - 1n);
 });
 
+Opset("If: its branches' nodes are upgraded too (Unsqueeze-11 axes become an input inside each branch)", async () => {
+  const branch = (name: string, neg: boolean) => {
+    const g = new Graph(name);
+    if (neg) g.addNode(node("Neg", ["x"], [`${name}_n`]));
+    g.addNode(node("Unsqueeze", [neg ? `${name}_n` : "x"], [`${name}_u`], { axes: ints([0]) }));
+    g.outputs = [vi(`${name}_u`)];
+    return g;
+  };
+  const spec = () => ({
+    opset: 11,
+    nodes: [node("If", ["c"], ["y"], { then_branch: { type: "graph", value: branch("then", false) }, else_branch: { type: "graph", value: branch("else", true) } })],
+    inputs: [vi("c", [], "bool"), vi("x", [2, 3])],
+    outputs: [vi("y")],
+  }) satisfies Spec;
+  for (const c of [true, false]) {
+    const { model, diff } = await upgradeAndCompare(spec(), { c: { dtype: "bool", dims: [], data: Uint8Array.of(c ? 1 : 0) }, x: f32([2, 3]) });
+    assert.is(diff, 0);
+    for (const a of ["then_branch", "else_branch"]) {
+      const g = (model.graph.nodes[0].attrs.get(a) as { value: Graph }).value;
+      const u = g.nodes.find((n) => n.opType === "Unsqueeze")!;
+      assert.not.ok(u.attrs.has("axes"), `${a}: axes still an attribute`);
+      assert.equal(g.constant(u.inputs[1])!.toNumbers(), [0]);
+    }
+  }
+  // A branch op the upgrade does not know stops it before anything changes, naming that node.
+  const bad = build({ ...spec(), nodes: [node("If", ["c"], ["y"], { then_branch: { type: "graph", value: branch("then", false) }, else_branch: { type: "graph", value: (() => {
+    const g = new Graph("else");
+    g.addNode(node("FooOp", ["x"], ["e"]));
+    g.outputs = [vi("e")];
+    return g;
+  })() } })] });
+  assert.throws(() => upgradeOpset(bad, 13), (e: Error) => e instanceof InputError && e.message === `Cannot upgrade model to opset 13: node "fooop_e" (FooOp, opset 11) has no converter`);
+  assert.is(bad.opset(), 11);
+});
+
+Opset("Scan-8's batched form has no converter; Scan-9 and later carry over", () => {
+  const body = new Graph("body");
+  body.inputs = [vi("s_in", [2]), vi("x_in", [2])];
+  body.addNode(node("Add", ["s_in", "x_in"], ["s_out"]));
+  body.addNode(node("Identity", ["s_out"], ["y_out"]));
+  body.outputs = [vi("s_out"), vi("y_out")];
+  const scan = (opset: number) => build({
+    opset,
+    nodes: [node("Scan", opset === 8 ? ["", "s", "x"] : ["s", "x"], ["s_final", "ys"], { body: { type: "graph", value: body }, num_scan_inputs: int(1) })],
+    inputs: [vi("s", [2]), vi("x", [3, 2])],
+    outputs: [vi("s_final"), vi("ys")],
+  });
+  assert.throws(() => upgradeOpset(scan(8), 13), /node "scan_s_final" \(Scan, opset 8\) has no converter from Scan-8's batched form/);
+  const m = scan(9);
+  upgradeOpset(m, 13);
+  assert.is(m.opset(), 13);
+});
+
 Opset("Squeeze-1 and Unsqueeze-1 axes become an input; no axes squeezes every 1", async () => {
   const { model, diff } = await upgradeAndCompare({
     opset: 9,

@@ -36,6 +36,9 @@ import { splitAttrToInput, splitInputToAttr, splitNumOutputs } from "./split.ts"
 /** The highest target opset whose version histories the registry holds in full. */
 export const MAX_OPSET = 21;
 
+// Scan-8 iterated over a leading batch axis with per-batch sequence lengths; Scan-9 has neither.
+const scanBatchAxis: Adapter = (node, ctx) => ctx.fail(node, "has no converter from Scan-8's batched form");
+
 const h = (since: number[], steps?: Record<number, Adapter>): OpHistory => ({ since, steps });
 const consumed = { 6: dropConsumedInputs };
 const binary = { 6: dropConsumedInputs, 7: legacyBroadcast };
@@ -142,6 +145,11 @@ const HISTORIES: Record<string, OpHistory> = {
   ArgMin: h([1, 11, 12, 13]),
   TopK: h([1, 10, 11], { 10: topKInput }),
   CumSum: h([11, 14]),
+  // Control flow: every version after the first only widened the types a branch or body may carry.
+  // Their subgraphs' nodes are upgraded like the outer graph's.
+  If: h([1, 11, 13, 16, 19, 21]),
+  Loop: h([1, 11, 13, 16, 19, 21]),
+  Scan: h([8, 9, 11, 16, 19, 21], { 9: scanBatchAxis }),
   // Shapes and data movement.
   Constant: h([1, 9, 11, 12, 13, 19, 21]),
   ConstantOfShape: h([9, 20, 21]),
