@@ -12,7 +12,7 @@ import { cloneGraph } from "../ir/clone.ts";
 import type { Graph } from "../ir/graph.ts";
 import type { Model } from "../ir/model.ts";
 import { upgradeOpset } from "../normalize/opset.ts";
-import { dropNeutral, foldAffineAfter, foldAffineBefore } from "./fusions/affine.ts";
+import { dropNeutral, foldAffineAfter, foldAffineBefore, foldScaleThroughRelu } from "./fusions/affine.ts";
 import { foldCentering } from "./fusions/center.ts";
 import { fuseHardSigmoid, fuseHardSwish } from "./fusions/hardswish.ts";
 import { fuseLayerNorm } from "./fusions/layernorm.ts";
@@ -33,9 +33,10 @@ const FUSIONS: readonly Fusion[] = [
   { name: "hardsigmoid", makes: { op: "HardSigmoid", opset: 6 }, run: fuseHardSigmoid },
   { name: "hardswish", makes: { op: "HardSwish", opset: 14 }, run: fuseHardSwish },
   { name: "layernorm", makes: { op: "LayerNormalization", opset: 17 }, run: fuseLayerNorm },
-  // Where no LayerNormalization could be made: its mean subtraction folds into the layer before.
+  // A LayerNorm's mean subtraction folds into the layer before (into LayerNormalization's input where one was made).
   { name: "centering", run: foldCentering },
   { name: "affine-after", run: foldAffineAfter },
+  { name: "scale-through-relu", run: foldScaleThroughRelu },
   { name: "affine-before", run: foldAffineBefore },
 ];
 

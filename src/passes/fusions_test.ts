@@ -147,6 +147,61 @@ Fusions("npu-int8-only: a Gemm's output minus its own mean (a LayerNorm's first 
   assert.equal(opCounts(other), { Gemm: 1, ReduceMean: 1, Sub: 1, Relu: 1 });
 });
 
+Fusions("cpu-mixed: a Gemm read only by the LayerNormalization fused after it is centered in place, exactly", async () => {
+  // Where the target runs LayerNormalization, its input is what is quantized: y − mean(y) instead of y ≈ 2700 ± 40.
+  const b = new Builder();
+  b.input("x", [1, 16]);
+  const bias = b.init("bias", [8], Float32Array.from({ length: 8 }, (_, i) => 2700 + 40 * Math.sin(i)));
+  const y = b.node("Gemm", ["x", b.weight("w", [8, 16], 1), bias], "y", { transB: int(1) });
+  const mean = b.node("ReduceMean", [y], "mean", { axes: ints([-1]), keepdims: int(1) });
+  const d = b.node("Sub", [y, mean], "d");
+  const v = b.node("ReduceMean", [b.node("Pow", [d, b.scalar("two", 2)], "sq")], "var", { axes: ints([-1]), keepdims: int(1) });
+  const s = b.node("Sqrt", [b.node("Add", [v, b.scalar("eps", 1e-5)], "e")], "s");
+  const n = b.node("Div", [d, s], "n");
+  const m = b.model([b.node("Add", [b.node("Mul", [n, b.weight("gamma", [8])], "g"), b.weight("beta", [8])], "out")]);
+  const { report, drift } = await fuse(m, contextFor("cpu-mixed"), [1, 16]);
+  const counts = (report.details as { counts: Record<string, number> }).counts;
+  assert.is(counts.layernorm, 1);
+  assert.is(counts.centering, 1);
+  assert.equal(opCounts(m), { Gemm: 1, LayerNormalization: 1 });
+  const gemm = m.graph.nodes.find((x) => x.opType === "Gemm")!;
+  const cb = m.graph.constant(gemm.inputs[2])!.toNumbers();
+  assert.ok(Math.abs(cb.reduce((a, x) => a + x, 0)) < 1e-2, "centered bias");
+  const w = m.graph.constant(gemm.inputs[1])!.toNumbers();
+  for (let i = 0; i < 16; i++) {
+    let col = 0;
+    for (let o = 0; o < 8; o++) col += w[o * 16 + i];
+    assert.ok(Math.abs(col) < 1e-5, `weights of input ${i} sum to ${col}`);
+  }
+  assert.ok(drift < 1e-4, `drift ${drift}`);
+});
+
+Fusions("a positive per-channel scale before a Relu moves into the Gemm after it; one Add of β/γ stays (LayerNorm → Relu → Gemm)", async () => {
+  // The wake-word heads: Gemm → (x − mean)/σ → ·γ + β → Relu → Gemm, with every γ > 0.
+  const build = (negative: boolean) => {
+    const b = new Builder();
+    b.input("x", [1, 16]);
+    const y = b.node("Gemm", ["x", b.weight("w1", [8, 16], 1), b.weight("b1", [8], 1)], "y", { transB: int(1) });
+    const n = b.node("Div", [y, b.node("Sqrt", [b.node("ReduceMean", [b.node("Mul", [y, y], "sq")], "var", { axes: ints([-1]), keepdims: int(1) })], "s")], "n");
+    const gamma = b.init("gamma", [8], Float32Array.from({ length: 8 }, (_, i) => (negative && i === 3 ? -0.5 : 0.6 + 0.1 * i)));
+    const g = b.node("Mul", [n, gamma], "g");
+    const r = b.node("Relu", [b.node("Add", [g, b.weight("beta", [8], 0.3)], "t")], "r");
+    return b.model([b.node("Gemm", [r, b.weight("w2", [4, 8], 1), b.weight("b2", [4], 1)], "out", { transB: int(1) })]);
+  };
+  const m = build(false);
+  const { report, drift } = await fuse(m, contextFor("npu-int8-only"), [1, 16]);
+  assert.is((report.details as { counts: Record<string, number> }).counts["scale-through-relu"], 1);
+  const ops = opCounts(m);
+  assert.is(ops.Mul, 1, "only the square is left: γ moved into the second Gemm");
+  assert.is(ops.Add, 1, "β/γ before the Relu");
+  assert.ok(drift < 1e-5, `drift ${drift}`);
+  // A negative γ does not pass a Relu: nothing moves.
+  const neg = build(true);
+  const r2 = await fuse(neg, contextFor("npu-int8-only"), [1, 16]);
+  assert.is((r2.report.details as { counts: Record<string, number> }).counts["scale-through-relu"], 0);
+  assert.is(opCounts(neg).Mul, 2);
+});
+
 Fusions("npu-int8-only does not list LayerNormalization: γ and β fold into the next MatMul instead", async () => {
   const b = new Builder();
   b.input("x", [1, 4, 8]);

@@ -12,6 +12,10 @@
  *   and W·β added to the bias. A Conv that pads adds W·β only away from the
  *   border, so there `α·x + β` becomes `α·(x + β/α)`: α folds, one Add of
  *   β/α stays.
+ * - Before a Relu or LeakyRelu that a layer reads (`W·relu(α·x + β)`, a
+ *   LayerNorm's γ and β in an MLP): a positive α passes through, since
+ *   relu(α·x + β) = α·relu(x + β/α) for α > 0. W is scaled per input channel
+ *   by α, and one Add of β/α stays before the Relu.
  *
  * @module
  */
@@ -134,8 +138,18 @@ function applyAfter(graph: Graph, l: Linear, chain: Chain): void {
   graph.addNode(new Node({ opType: "Add", name: graph.uniqueName(`${node.label}_bias_add`), inputs: [node.outputs[0], name], outputs: [out] }), { after: node });
 }
 
-/** The channel count of `value` on the channel axis, when the graph says it. */
-function knownChannels(graph: Graph, value: string, axis: number): number | undefined {
+/** Element-wise ops whose output has the broadcast shape of their inputs. */
+const ELEMENTWISE = new Set([
+  "Add", "Sub", "Mul", "Div", "Pow", "Relu", "LeakyRelu", "Sqrt", "Neg", "Abs", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Exp", "Erf", "Reciprocal",
+]);
+
+/**
+ * The channel count of `value` on the channel axis, when the graph says it:
+ * its recorded shape, the layer that produces it, or (through element-wise
+ * ops, which broadcast) a channel count above 1 on one of their inputs.
+ * `axis` counts from the end when negative; a non-negative one needs `rank`.
+ */
+function knownChannels(graph: Graph, value: string, axis: number, rank?: number, depth = 0): number | undefined {
   const s = graph.info(value)?.shape;
   if (s) {
     const d = s[axis < 0 ? s.length + axis : axis];
@@ -143,7 +157,16 @@ function knownChannels(graph: Graph, value: string, axis: number): number | unde
   }
   const p = graph.producer(value);
   const l = p && linearOf(graph, p);
-  return l ? l.outputs : undefined;
+  if (l) return l.outputs;
+  const fromEnd = axis < 0 ? axis : rank === undefined ? undefined : axis - rank;
+  if (!p || fromEnd === undefined || depth > 16 || p.domain !== "" || !ELEMENTWISE.has(p.opType)) return undefined;
+  for (const x of p.inputs) {
+    if (!x) continue;
+    const t = constantOf(graph, x);
+    const c = t ? (t.dims.length + fromEnd >= 0 ? t.dims[t.dims.length + fromEnd] : 1) : knownChannels(graph, x, fromEnd, undefined, depth + 1);
+    if (c !== undefined && c > 1) return c;
+  }
+  return undefined;
 }
 
 /** Folds affine steps before linear layers into them; returns the layers changed. */
@@ -161,7 +184,7 @@ export function foldAffineBefore(graph: Graph): string[] {
       if (!p || soleReader(graph, value) !== (back.length ? back[back.length - 1].n : node)) break;
       const d = dataInput(graph, p);
       if (d < 0) break;
-      const c = step(graph, p, l.inputs, rank, axis, knownChannels(graph, p.inputs[d], axis) !== l.inputs);
+      const c = step(graph, p, l.inputs, rank, axis, knownChannels(graph, p.inputs[d], axis, rank) !== l.inputs);
       if (!c) break;
       back.push({ n: p, c });
       value = p.inputs[d];
@@ -205,6 +228,49 @@ function applyBefore(graph: Graph, l: Linear, chain: Chain, x: string): boolean 
   l.node.inputs[0] = shiftedX;
   graph.invalidate();
   return true;
+}
+
+/** Moves positive per-channel scales before a Relu or LeakyRelu into the layer that reads it; returns the layers changed. */
+export function foldScaleThroughRelu(graph: Graph): string[] {
+  const changed: string[] = [];
+  for (const node of [...graph.nodes]) {
+    const l = linearOf(graph, node);
+    if (!l || !graph.nodes.includes(node)) continue;
+    const relu = graph.producer(node.inputs[0]);
+    if (!relu || relu.domain !== "" || (relu.opType !== "Relu" && relu.opType !== "LeakyRelu") || soleReader(graph, relu.outputs[0]) !== node) continue;
+    const { rank, axis } = valueLayout(graph, l);
+    const back: { n: Node; c: Float64Array }[] = [];
+    let value = relu.inputs[0];
+    for (;;) {
+      const p = graph.producer(value);
+      if (!p || soleReader(graph, value) !== (back.length ? back[back.length - 1].n : relu)) break;
+      const d = dataInput(graph, p);
+      if (d < 0) break;
+      const c = step(graph, p, l.inputs, rank, axis, knownChannels(graph, p.inputs[d], axis, rank) !== l.inputs);
+      if (!c) break;
+      back.push({ n: p, c });
+      value = p.inputs[d];
+    }
+    if (back.length === 0) continue;
+    const chain: Chain = { alpha: new Float64Array(l.inputs).fill(1), beta: new Float64Array(l.inputs), nodes: [] };
+    for (let k = back.length - 1; k >= 0; k--) compose(chain, back[k].n, back[k].c);
+    if (!chain.alpha.every((a) => a > 0 && Number.isFinite(1 / a)) || chain.alpha.every((a) => a === 1)) continue;
+    for (const n of chain.nodes) graph.valueInfo.delete(n.outputs[0]);
+    graph.removeNodes(chain.nodes);
+    relu.inputs[0] = value;
+    if (chain.beta.some((b) => b !== 0)) {
+      const name = graph.uniqueName(`${relu.label}_shift`);
+      const dims = l.kind === "conv" ? [1, l.inputs, ...new Array(Math.max(0, (rank ?? 4) - 2)).fill(1)] : [l.inputs];
+      graph.addInitializer(Tensor.fromArray(name, dims, Float32Array.from(chain.beta, (b, c) => b / chain.alpha[c])));
+      const shifted = graph.uniqueName(`${value}_shifted`);
+      graph.addNode(new Node({ opType: "Add", name: graph.uniqueName(`${relu.label}_shift_add`), inputs: [value, name], outputs: [shifted] }), { before: relu });
+      relu.inputs[0] = shifted;
+    }
+    scaleInputs(graph, l, chain.alpha);
+    graph.invalidate();
+    changed.push(node.label);
+  }
+  return changed;
 }
 
 /** The Add after a MatMul that carries its bias (a per-feature constant), if it has one. */

@@ -11,11 +11,17 @@
  * y ≈ 2700 ± 1000, d's median 95), so an int8 y loses d's small values
  * before the Sub ever runs (24 dB at that Sub). Folded, only d is quantized.
  *
+ * The same holds where the only reader is a LayerNormalization over the last
+ * axis (the fused form, on targets that list it): it subtracts the mean
+ * itself, so LN(y) = LN(d), and the layer is centered in place so that the
+ * quantized tensor between the two is d, not y.
+ *
  * @module
  */
 import type { Graph } from "../../ir/graph.ts";
+import type { Node } from "../../ir/node.ts";
 import { Tensor } from "../../ir/tensor.ts";
-import { biasOf, linearOf, setBias, setInput, weightOf } from "../_linear.ts";
+import { biasOf, type Linear, linearOf, setBias, setInput, weightOf } from "../_linear.ts";
 import { trailingAxes } from "./layernorm.ts";
 
 /** Folds every such centering; returns the names of the layers that now compute d. */
@@ -27,6 +33,10 @@ export function foldCentering(graph: Graph): string[] {
     const y = node.outputs[0];
     if (graph.isOutput(y)) continue;
     const readers = graph.consumers(y);
+    if (readers.length === 1 && readsLastAxis(graph, readers[0], y)) {
+      if (center(graph, l)) made.push(node.name);
+      continue;
+    }
     if (readers.length !== 2) continue;
     const mean = readers.find((r) => r.opType === "ReduceMean" && r.domain === "");
     const sub = readers.find((r) => r.opType === "Sub" && r.domain === "");
@@ -34,26 +44,42 @@ export function foldCentering(graph: Graph): string[] {
     const axes = trailingAxes(graph, mean) ?? (l.kind === "gemm" && mean.attrInt("keepdims", 1) === 1 && sameAxes(mean.attrInts("axes"), [1]) ? [-1] : undefined);
     if (!axes || axes.length !== 1 || axes[0] !== -1) continue;
     if (graph.isOutput(mean.outputs[0]) || graph.consumers(mean.outputs[0]).length !== 1) continue;
-    // A MatMul's bias is a following Add, which the Sub does not see here: no bias to center.
-    const b = biasOf(graph, l);
-    if (!b) continue;
-    const w = weightOf(graph, l);
-    const inOf = l.inOf;
-    const sums = new Float64Array(l.inputs);
-    for (let i = 0; i < w.length; i++) sums[inOf[i]] += w[i];
-    const nw = new Float32Array(w.length);
-    for (let i = 0; i < w.length; i++) nw[i] = w[i] - sums[inOf[i]] / l.outputs;
-    setInput(graph, node, 1, Tensor.fromArray(node.inputs[1], graph.constant(node.inputs[1])!.dims, nw));
-    if (l.biasSlot >= 0) {
-      const bm = b.reduce((s, x) => s + x, 0) / l.outputs;
-      if (bm !== 0 || node.inputs[l.biasSlot]) setBias(graph, l, b.map((x) => x - bm));
-    }
+    if (!center(graph, l)) continue;
     node.outputs[0] = sub.outputs[0];
     graph.removeNodes([mean, sub]);
     made.push(node.name);
   }
   if (made.length) graph.prune();
   return made;
+}
+
+/** Subtracts from the layer's weights and bias their mean over output channels; false when its bias is not a constant. */
+function center(graph: Graph, l: Linear): boolean {
+  // A MatMul's bias is a following Add, which a reader of the MatMul's output does not see: no bias to center.
+  const b = biasOf(graph, l);
+  if (!b) return false;
+  const node = l.node;
+  const w = weightOf(graph, l);
+  const inOf = l.inOf;
+  const sums = new Float64Array(l.inputs);
+  for (let i = 0; i < w.length; i++) sums[inOf[i]] += w[i];
+  const nw = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) nw[i] = w[i] - sums[inOf[i]] / l.outputs;
+  setInput(graph, node, 1, Tensor.fromArray(node.inputs[1], graph.constant(node.inputs[1])!.dims, nw));
+  if (l.biasSlot >= 0) {
+    const bm = b.reduce((s, x) => s + x, 0) / l.outputs;
+    if (bm !== 0 || node.inputs[l.biasSlot]) setBias(graph, l, b.map((x) => x - bm));
+  }
+  return true;
+}
+
+/** A LayerNormalization that normalizes `x` over its last axis only (so it removes each row's mean over the layer's output channels). */
+function readsLastAxis(graph: Graph, node: Node, x: string): boolean {
+  if (node.opType !== "LayerNormalization" || node.domain !== "" || node.inputs[0] !== x) return false;
+  const axis = node.attrInt("axis", -1);
+  if (axis === -1) return true;
+  const rank = graph.info(x)?.shape?.length;
+  return rank !== undefined && axis === rank - 1;
 }
 
 function sameAxes(a: readonly number[] | undefined, b: readonly number[]): boolean {
