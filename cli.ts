@@ -253,6 +253,9 @@ recipeOptions(cli.command("quantize <model>", "Calibrate on --calib and write a 
         `${o.symmetricActivations ? "symmetric " : ""}${o.activations} activations, ${o.bias} bias` +
         `${o.powerOfTwoScales ? ", power-of-two scales" : ""}; ${report.calibration.method} ranges from ${report.samples} samples`,
     );
+    if (report.limited.length) {
+      print(`  ${report.limited.length} input ranges end where the ${[...new Set(report.limited.map((l) => l.op))].join("/")} after them saturates on its output grid`);
+    }
     for (const [name, v] of Object.entries(inputValues)) print(`  input "${name}" frozen to ${v.join(",")}`);
     const folded = early?.constantsFolded ?? report.normalize.constantsFolded;
     if (folded && (Object.keys(folded.folded).length || folded.branches.length)) {

@@ -7,7 +7,7 @@
  *
  *   npm run bench:data && npm run bench:data:heldout
  *   node --import tsx bench/range_stability.ts [--models rec,det,cls] [--targets npu-int8-only,npu-per-tensor]
- *        [--methods mse,minmax,percentile,mse+smoothquant@auto] [--windows 6] [--calib 64] [--det-calib 16] [--eval 600] [--det-eval 60]
+ *        [--methods mse,minmax,percentile,mse+smoothquant@auto,mse+unlimited] [--windows 6] [--calib 64] [--det-calib 16] [--eval 600] [--det-eval 60]
  *        [--histogram-sample K] [--eval-data DIR] [--json FILE]
  *
  * `--eval-data` measures on another held-out rendering (default bench/.data/ocr-heldout;
@@ -46,7 +46,9 @@ const targets = opt("--targets", "npu-int8-only,npu-per-tensor").split(",");
 const variants = opt("--methods", "mse,minmax,percentile").split(",").map((v) => {
   const [head, alpha] = v.split("@");
   const [method, ...extra] = head.split("+");
-  return { label: v, method: method as CalibMethod, extra: extra as PassName[], alpha: alpha === undefined ? undefined : alpha === "auto" ? "auto" as const : Number(alpha) };
+  // `+unlimited`: saturating activations' inputs keep their calibrated ranges (limitSaturation: false).
+  const unlimited = extra.includes("unlimited");
+  return { label: v, method: method as CalibMethod, extra: extra.filter((e) => e !== "unlimited") as PassName[], unlimited, alpha: alpha === undefined ? undefined : alpha === "auto" ? "auto" as const : Number(alpha) };
 });
 const windows = Number(opt("--windows", "6"));
 const histogramSample = args.includes("--histogram-sample") ? Number(opt("--histogram-sample", "")) : undefined;
@@ -113,7 +115,7 @@ for (const task of TASKS) {
     await normalize(prepared, { shapes: false });
     if (profile.staticShapes) await makeShapesStatic(prepared, { [inputs[0].name]: task.shape });
     const { options, passes } = quantizeOptionsFor(profile);
-    for (const { label: method, method: calibMethod, extra, alpha } of variants) {
+    for (const { label: method, method: calibMethod, extra, alpha, unlimited } of variants) {
       const values: Record<string, number>[] = [];
       for (let w = 0; w < windows; w++) {
         const m = cloneModel(prepared);
@@ -123,6 +125,7 @@ for (const task of TASKS) {
           passes: [...passes, ...extra],
           passSettings: alpha === undefined ? undefined : { smoothquantAlpha: alpha },
           calibration: { method: calibMethod, ...(histogramSample === undefined ? {} : { histogramSample }) },
+          ...(unlimited ? { limitSaturation: false } : {}),
         });
         values.push((await score(encodeModel(m).bytes, held, task.metric, maps.length ? maps : undefined)).metric);
         process.stderr.write(`${task.key} ${target} ${method} window ${w}: ${task.shown.map((k) => pct(values[w][k])).join(" / ")}\n`);

@@ -100,6 +100,8 @@ interface Recipe {
   passes: PassName[];
   method: CalibMethod;
   settings?: Partial<PassSettings>;
+  /** `limitSaturation: false`: saturating activations' inputs keep their calibrated ranges. */
+  unlimited?: boolean;
   /** Cumulative rows chain their Δ to the row before; alternatives to `base`. */
   base?: string;
 }
@@ -113,6 +115,7 @@ function recipes(profile: TargetProfile): Recipe[] {
   const rs = { ...bc, label: "+ range selection (MSE)", method: "mse" as const };
   const rows: Recipe[] = [core, fus, cle, bc, rs];
   const after = rs.label;
+  rows.push({ ...rs, label: "  without saturation limits", unlimited: true, base: after });
   rows.push({ ...rs, label: "  without bias correction", passes: rs.passes.filter((p) => p !== "bias-correction"), base: after });
   rows.push({ ...rs, label: "  + GPTQ rounding", passes: [...rs.passes, "gptq"], base: after });
   rows.push({ ...rs, label: "  blend (MSE·percentile) instead", method: "blend", base: after });
@@ -204,7 +207,7 @@ for (const task of TASKS) {
       const model: Model = cloneModel(prepared);
       let report: QuantizeModelReport;
       try {
-        report = await quantizeModel(model, calib, { ...options, profile, passes: r.passes, passSettings: r.settings, calibration: { method: r.method, ...(histogramSample === undefined ? {} : { histogramSample }) } });
+        report = await quantizeModel(model, calib, { ...options, profile, passes: r.passes, passSettings: r.settings, calibration: { method: r.method, ...(histogramSample === undefined ? {} : { histogramSample }) }, ...(r.unlimited ? { limitSaturation: false } : {}) });
       } catch (e) {
         rows.push({ model: task.key, target, recipe: r.label, error: (e as Error).message });
         continue;

@@ -41,6 +41,7 @@ import { planQuantization } from "./plan.ts";
 import { quantize, type QuantizeReport } from "./quantize.ts";
 import { resolveQuantizeOptions } from "./options.ts";
 import { quantizeOptionsFor } from "./target_options.ts";
+import { limitSaturatingInputs, type SaturationLimit } from "./saturation.ts";
 import type { QuantizeOptions } from "./types.ts";
 import { constantQuantizer, weightQuantizer } from "./_simulate.ts";
 import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
@@ -77,6 +78,11 @@ export interface QuantizeModelOptions extends QuantizeOptions {
   passes: readonly PassName[];
   /** Settings of the passes; defaults as in `PassSettings`. */
   passSettings: Partial<PassSettings>;
+  /**
+   * Narrow the input ranges of Sigmoid, Tanh and HardSigmoid to where their
+   * quantized output still changes (see `limitSaturatingInputs`). Default: true.
+   */
+  limitSaturation?: boolean;
 }
 
 /** What {@linkcode quantizeModel} did, step by step. */
@@ -90,6 +96,8 @@ export interface QuantizeModelReport {
   samples: number;
   /** The calibration settings used, defaults applied. */
   calibration: Pick<CalibrateOptions, "method" | "symmetric" | "histogramSample" | "percentile" | "bins">;
+  /** Input ranges narrowed to where a Sigmoid, Tanh or HardSigmoid after them can still change its quantized output. */
+  limited: SaturationLimit[];
   quantize: QuantizeReport;
   /**
    * Wall time of each step in milliseconds; `statistics` the extra passes
@@ -186,6 +194,8 @@ export async function quantizeModel(
   const wide = new Set(q.wideActivations ?? []);
   const wideLevels = { ...c, levels: q.symmetricActivations && q.activations === "int8" ? 65535 : 65536 };
   plan.activations.forEach((v, i) => ranges.set(v, rangeOf(observers[i], wide.has(v) ? wideLevels : c)));
+  const shared = new Set(Object.entries(plan.shared).flat());
+  const limited = opts.limitSaturation === false ? [] : limitSaturatingInputs(model.graph, ranges, (v) => (wide.has(v) ? wideLevels : c).levels, shared);
   ms.calibrate = performance.now() - t1;
 
   const pinned = new Map<string, Float32Array>();
@@ -214,6 +224,7 @@ export async function quantizeModel(
     calibrated: plan.activations.length,
     samples: c.samples,
     calibration: { method: c.method, symmetric: c.symmetric, histogramSample: c.histogramSample, percentile: c.percentile, bins: c.bins },
+    limited,
     quantize: report,
     ms,
   };
