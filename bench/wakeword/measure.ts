@@ -14,6 +14,7 @@
  *
  *   npm run bench:wakeword:data   # bench/wakeword/generate.ts, both styles, openWakeWord's own chain (needs espeak-ng)
  *   npm run bench:wakeword        # = node --import tsx bench/wakeword/measure.ts --data bench/.data/wakeword-oww [--json FILE]
+ *                                 #   [--only STEMS] [--flags "QUANTIZE FLAGS"] [--head-targets npu-int8-only,qnn-htp,cpu-mixed]
  *
  * @module
  */
@@ -42,6 +43,7 @@ const DATA = arg("data", "bench/.data/wakeword");
 const JSON_OUT = arg("json", "bench/results/wakeword.json");
 const ONLY = arg("only", ""); // comma-separated model stems
 const EXTRA = arg("flags", "").split(" ").filter(Boolean); // extra quantize flags for every model
+const HEAD_TARGETS = arg("head-targets", "npu-int8-only").split(","); // the wake-word heads are measured on each
 const wanted = (model: string) =>
   !ONLY || ONLY.split(",").some((m) => path.basename(model).startsWith(m));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-wakeword-"));
@@ -96,6 +98,10 @@ interface Result {
   refused?: string;
   sqnrDb: Record<string, number>;
   decisions?: number;
+  /** The one sample with the largest error, as its share of the first output's noise (a branch switch shows here). */
+  worstShare?: number;
+  /** Samples whose decision changed: the FP32 and INT8 scores. */
+  flips?: { fp32: number; int8: number }[];
   validation?: unknown;
   split?: unknown;
 }
@@ -137,15 +143,25 @@ async function compare(
   const [fp32, int8] = [await chain([model]), await chain(parts)];
   const signal: Record<string, number> = {}, noise: Record<string, number> = {};
   let same = 0;
+  const flips: { fp32: number; int8: number }[] = [];
+  let worst = 0;
   for (const feeds of samples) {
     const [a, b] = [await fp32(feeds), await int8(feeds)];
     for (const o of outputs) {
       const x = a[o].data as Float32Array, y = b[o].data as Float32Array;
+      if (o === outputs[0]) {
+        let e = 0;
+        for (let i = 0; i < x.length; i++) e += (x[i] - y[i]) ** 2;
+        worst = Math.max(worst, e);
+      }
       for (let i = 0; i < x.length; i++) {
         signal[o] = (signal[o] ?? 0) + x[i] * x[i];
         noise[o] = (noise[o] ?? 0) + (x[i] - y[i]) ** 2;
       }
-      if (decide && o === outputs[0] && decide(x) === decide(y)) same++;
+      if (decide && o === outputs[0]) {
+        if (decide(x) === decide(y)) same++;
+        else flips.push({ fp32: +scoreOf(x).toFixed(4), int8: +scoreOf(y).toFixed(4) });
+      }
     }
   }
   const sqnrDb = Object.fromEntries(
@@ -159,7 +175,8 @@ async function compare(
     flags: flags.map((f) => (f === calib ? path.relative(DATA, f) : f)),
     samples: samples.length,
     sqnrDb,
-    ...(decide ? { decisions: +(100 * same / samples.length).toFixed(2) } : {}),
+    worstShare: +(worst / noise[outputs[0]]).toFixed(3),
+    ...(decide ? { decisions: +(100 * same / samples.length).toFixed(2), flips } : {}),
     validation: r.validation,
     ...(split
       ? {
@@ -171,8 +188,10 @@ async function compare(
   };
 }
 
-const score = (y: Float32Array) =>
-  (y.length > 1 ? Math.max(...y.subarray(1)) : y[0]) >= 0.5;
+function scoreOf(y: Float32Array): number {
+  return y.length > 1 ? Math.max(...y.subarray(1)) : y[0];
+}
+const score = (y: Float32Array) => scoreOf(y) >= 0.5;
 const folder = (style: string, ...p: string[]) => path.join(DATA, style, ...p);
 const samplesOf = (dir: string, input: string) =>
   files(dir).map((f) => ({ [input]: load(path.join(dir, f)) }));
@@ -190,6 +209,10 @@ const report = (r: Result) => {
         .padEnd(28)
     } ${String(r.samples).padStart(4)} samples  SQNR ${sq}${
       r.decisions !== undefined ? `  decisions ${r.decisions}%` : ""
+    }${
+      r.worstShare !== undefined && r.worstShare >= 0.2 ? ` (one sample: ${Math.round(100 * r.worstShare)}% of the noise)` : ""
+    }${
+      r.flips?.length ? ` (FP32 → INT8 where they differ: ${r.flips.map((f) => `${f.fp32} → ${f.int8}`).join(", ")})` : ""
     }`,
   );
 };
@@ -206,25 +229,28 @@ if (wanted(emb)) {
     ),
   );
 }
-for (const head of HEADS.filter(wanted)) {
-  const file = path.join(MODELS, `${head}.onnx`);
-  const s = await ort.InferenceSession.create(file);
-  const [input, output] = [s.inputNames[0], s.outputNames[0]];
-  const flags = [
-    "--calib",
-    folder("calib", "head", head),
-    ...(head === "hey_jarvis_v0.1" ? ["--split"] : []),
-  ];
-  report(
-    await compare(
-      file,
-      flags,
-      "npu-int8-only",
-      samplesOf(folder("heldout", "head", head), input),
-      [output],
-      score,
-    ),
-  );
+for (const target of HEAD_TARGETS) {
+  for (const head of HEADS.filter(wanted)) {
+    const file = path.join(MODELS, `${head}.onnx`);
+    const s = await ort.InferenceSession.create(file);
+    const [input, output] = [s.inputNames[0], s.outputNames[0]];
+    const flags = [
+      "--calib",
+      folder("calib", "head", head),
+      // hey_jarvis's If is chosen by its own score: the host runs it where the target cannot.
+      ...(head === "hey_jarvis_v0.1" && target !== "cpu-mixed" ? ["--split"] : []),
+    ];
+    report(
+      await compare(
+        file,
+        flags,
+        target,
+        samplesOf(folder("heldout", "head", head), input),
+        [output],
+        score,
+      ),
+    );
+  }
 }
 
 // melspectrogram: the raw audio chunks, split for npu-int8-only.
@@ -297,9 +323,11 @@ async function vadSamples(style: string, dir: string): Promise<Feeds[]> {
 }
 const vad = path.join(MODELS, "silero_vad.onnx");
 if (wanted(vad)) {
-  const vadCalib = path.join(tmp, "vad-calib");
+  // `--vad-data DIR` keeps the 512-sample chunk folders (DIR/calib, DIR/heldout) for edgeq analyze and friends.
+  const vadDir = arg("vad-data", tmp);
+  const vadCalib = path.join(vadDir, vadDir === tmp ? "vad-calib" : "calib");
   await vadSamples("calib", vadCalib);
-  const vadEval = await vadSamples("heldout", path.join(tmp, "vad-heldout"));
+  const vadEval = await vadSamples("heldout", path.join(vadDir, vadDir === tmp ? "vad-heldout" : "heldout"));
   const vadRun = await compare(
     vad,
     ["--calib", vadCalib, "--input-value", "sr=16000"],
