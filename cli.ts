@@ -469,6 +469,7 @@ async function quantizeFile(
       activations: request.activations,
       symmetricActivations: request.symmetricActivations,
       exclude,
+      floatSqrt: settings.options.floatSqrt,
       biasOverflowGuard: settings.options.biasOverflowGuard,
     });
   if (maxDrop !== undefined && !f.eval) throw new InputError("Option --max-drop needs --eval DIR: the held-out samples the drop is measured on");

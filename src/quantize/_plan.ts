@@ -115,7 +115,8 @@ export function detailedPlan(model: Model, opts: QuantizeOptions): DetailedPlan 
     let plan: NodePlan;
     if (excluded.has(node.name)) plan = skip(node, rule, "excluded by options");
     else if (hasSubgraph(node)) plan = skip(node, rule, "has subgraphs");
-    else if (logNodes.has(node)) plan = skip(node, rule, "computes what a Log reads: kept float (int8 rounds its small values to 0, and log(0) is −∞)");
+    else if (logNodes.has(node)) plan = skip(node, rule, "computes what a Log reads (or a Sqrt, where floatSqrt is on): kept float (int8 rounds its small values to 0, where log is −∞ and √ steepest)");
+    else if (node.opType === "Sqrt" && isFloatLog(node)) plan = skip(node, rule, "Sqrt reads float on float-fallback targets (int8 rounds what it reads near 0, where √ is steepest)");
     else if (rule.kind === "float") plan = skip(node, rule, rule.note);
     else if (rule.kind === "shared" && outputParams(rule, node, g) === "shared") continue; // pass 2
     else {
@@ -176,16 +177,16 @@ export function detailedPlan(model: Model, opts: QuantizeOptions): DetailedPlan 
   }
 
   /**
-   * A value only float Log/Reciprocal nodes read (the target runs them in
-   * float by its own rules, not by exclusion), or the elementwise and
-   * data-movement nodes that compute such a value, stays float: a linear int8
-   * grid maps its small values to 0, and log(0) is −∞ (a spectrum's
-   * magnitude in silero_vad spans 1e8). The op that starts the chain still
-   * reads quantized inputs.
+   * A Log/Reciprocal the target runs in float by its own rules, or a Sqrt
+   * under `floatSqrt`, and not by exclusion. A value only such nodes read, or
+   * the elementwise and data-movement nodes that compute such a value, stays
+   * float: a linear int8 grid maps its small values to 0, and log(0) is −∞ (a
+   * spectrum's magnitude in silero_vad spans 1e8). The op that starts the
+   * chain still reads quantized inputs.
    */
-  /** A Log/Reciprocal the target runs in float by its own rules, not by exclusion. */
   function isFloatLog(n: Node): boolean {
-    return LOG_DOMAIN.has(n.opType) && !excluded.has(n.name) && ruleFor(n.opType, n.domain).kind === "float";
+    if (excluded.has(n.name) || n.domain !== "") return false;
+    return (LOG_DOMAIN.has(n.opType) && ruleFor(n.opType, n.domain).kind === "float") || (opts.floatSqrt === true && n.opType === "Sqrt");
   }
 
   function readInLogDomain(v: string): boolean {

@@ -133,6 +133,37 @@ test("on a target with float fallback, what a float Log reads (back through MatM
   }
 });
 
+test("float fallback: a Sqrt reads float, with the STFT-like chain before it (silero_vad's magnitude); integer-only targets quantize it all", async () => {
+  // |X| = √(re² + im²) from a Conv, then read by a quantized Conv as well as by a Log: small bins span decades.
+  const build = () => {
+    const b = new Builder();
+    b.input("x", [1, 1, 64]);
+    const f = b.node("Conv", ["x", b.weight("basis", [8, 1, 16], 1)], "f", { strides: ints([4]) });
+    const re = b.node("Slice", [f, b.ints("s0", [0]), b.ints("e0", [4]), b.ints("a0", [1])], "re");
+    const im = b.node("Slice", [f, b.ints("s1", [4]), b.ints("e1", [8]), b.ints("a1", [1])], "im");
+    const p = b.node("Add", [b.node("Pow", [re, b.scalar("two", 2)], "re2"), b.node("Pow", [im, b.scalar("two2", 2)], "im2")], "p");
+    const mag = b.node("Sqrt", [p], "mag");
+    b.node("Conv", [mag, b.weight("w", [4, 4, 3], 0.5), b.weight("bias", [4], 0.1)], "y", { pads: ints([1, 1]) });
+    return b.model(["y"]);
+  };
+  const calib = memoryDataset("x", Array.from({ length: 8 }, (_, i) => randomInput([1, 1, 64], 400 + i, -(10 ** -(i % 4)), 10 ** -(i % 4)) as never));
+  const quantized = async (target: string) => {
+    const model = build();
+    const profile = loadTarget(target);
+    const r = await quantizeModel(model, calib, { ...quantizeOptionsFor(profile).options, profile });
+    const g = model.graph;
+    const readsDq = (op: string) => g.nodes.filter((n) => n.opType === op).every((n) => g.producer(n.inputs[0])?.opType === "DequantizeLinear");
+    return { r, g, readsDq };
+  };
+  const cpu = await quantized("cpu-mixed");
+  for (const op of ["Sqrt", "Add", "Pow", "Slice"]) assert.not.ok(cpu.readsDq(op), `cpu-mixed: ${op} reads float`);
+  assert.ok(cpu.r.quantize.skipped.some((s) => s.node === cpu.g.nodes.find((n) => n.opType === "Sqrt")!.name && /Sqrt reads float/.test(s.reason)));
+  const second = cpu.g.nodes.find((n) => n.opType === "Conv" && n.inputs[0] !== "x" && n.inputs[0].startsWith("mag"))!;
+  assert.is(cpu.g.producer(second.inputs[0])!.opType, "DequantizeLinear", "the Conv after the Sqrt reads it quantized");
+  const npu = await quantized("npu-int8-only");
+  for (const op of ["Sqrt", "Add", "Pow"]) assert.ok(npu.readsDq(op), `npu-int8-only: ${op} quantized`);
+});
+
 test("weight channels of 1e-20 and 0 give finite, positive scales and finite outputs", async () => {
   const b = new Builder();
   b.input("x", [1, 3, 6, 6]);

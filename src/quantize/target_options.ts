@@ -86,6 +86,7 @@ export function quantizeOptionsFor(profile: TargetProfile, request: TargetReques
     symmetricActivations: request.symmetricActivations ?? activations.symmetric,
     reduceRange: request.reduceRange,
     exclude: request.exclude,
+    floatSqrt: profile.floatFallback,
     powerOfTwoScales: profile.powerOfTwoScales || request.powerOfTwoScales === true,
     bias: profile.bias,
     biasOverflowGuard: passes.includes("bias-overflow-guard"),

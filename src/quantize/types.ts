@@ -38,6 +38,16 @@ export interface QuantizeOptions {
    */
   floatOutputs?: readonly string[];
   /**
+   * Sqrt runs in float and reads a float input, as Log and Reciprocal do,
+   * with what computes that input (back through element-wise ops, Conv,
+   * Gemm, MatMul and data movement) while only such ops read it: √ is
+   * steepest at 0, where an int8 grid puts every small value (a power
+   * spectrum before its magnitude: silero_vad's STFT, 7.7 → 20 dB). For
+   * targets with float fallback; `quantizeOptionsFor` sets it from the
+   * profile. Default `false`.
+   */
+  floatSqrt?: boolean;
+  /**
    * Activation values quantized to the 16-bit sibling of `activations`
    * (int16 for int8, uint16 for uint8), where a target runs them (W8A16):
    * the model is raised to opset 21, whose QuantizeLinear takes 16-bit
