@@ -12,9 +12,9 @@ const npu = loadTarget("npu-int8-only"), cpu = loadTarget("cpu-mixed"), asic = l
 
 Opts("each built-in gives the most accurate settings it allows", () => {
   const base = { reduceRange: false, exclude: [], bias: "int32", biasOverflowGuard: true };
-  assert.equal(quantizeOptionsFor(cpu).options, { ...base, perChannel: true, activations: "uint8", symmetricActivations: false, powerOfTwoScales: false });
-  assert.equal(quantizeOptionsFor(npu).options, { ...base, perChannel: true, activations: "int8", symmetricActivations: false, powerOfTwoScales: false });
-  assert.equal(quantizeOptionsFor(asic).options, { ...base, perChannel: false, activations: "int8", symmetricActivations: true, powerOfTwoScales: true });
+  assert.equal(quantizeOptionsFor(cpu).options, { ...base, perChannel: true, activations: "uint8", symmetricActivations: false, powerOfTwoScales: false, floatSqrt: true });
+  assert.equal(quantizeOptionsFor(npu).options, { ...base, perChannel: true, activations: "int8", symmetricActivations: false, powerOfTwoScales: false, floatSqrt: false });
+  assert.equal(quantizeOptionsFor(asic).options, { ...base, perChannel: false, activations: "int8", symmetricActivations: true, powerOfTwoScales: true, floatSqrt: false });
 });
 
 Opts("the pass recipe: allowed passes on by default, switched on or off by request", () => {
