@@ -175,26 +175,35 @@ export function foldAffineBefore(graph: Graph): string[] {
   for (const node of [...graph.nodes]) {
     const l = linearOf(graph, node);
     if (!l || !graph.nodes.includes(node) || !biasOf(graph, l)) continue;
-    const { rank, axis } = valueLayout(graph, l);
-    // Walk back from the layer's input while each step feeds the next alone.
-    const back: { n: Node; c: Float64Array }[] = [];
-    let value = node.inputs[0];
-    for (;;) {
-      const p = graph.producer(value);
-      if (!p || soleReader(graph, value) !== (back.length ? back[back.length - 1].n : node)) break;
-      const d = dataInput(graph, p);
-      if (d < 0) break;
-      const c = step(graph, p, l.inputs, rank, axis, knownChannels(graph, p.inputs[d], axis, rank) !== l.inputs);
-      if (!c) break;
-      back.push({ n: p, c });
-      value = p.inputs[d];
-    }
-    if (back.length === 0) continue;
-    const chain: Chain = { alpha: new Float64Array(l.inputs).fill(1), beta: new Float64Array(l.inputs), nodes: [] };
-    for (let k = back.length - 1; k >= 0; k--) compose(chain, back[k].n, back[k].c);
-    if (applyBefore(graph, l, chain, value)) changed.push(node.label);
+    const found = chainBefore(graph, l, node);
+    if (found && applyBefore(graph, l, found.chain, found.value)) changed.push(node.label);
   }
   return changed;
+}
+
+/**
+ * The affine steps (with l's input channels) that compute `reader`'s first
+ * input, walking back while each step feeds the next alone, composed in
+ * order, and the value they start from; `undefined` when there are none.
+ */
+function chainBefore(graph: Graph, l: Linear, reader: Node): { chain: Chain; value: string } | undefined {
+  const { rank, axis } = valueLayout(graph, l);
+  const back: { n: Node; c: Float64Array }[] = [];
+  let value = reader.inputs[0];
+  for (;;) {
+    const p = graph.producer(value);
+    if (!p || soleReader(graph, value) !== (back.length ? back[back.length - 1].n : reader)) break;
+    const d = dataInput(graph, p);
+    if (d < 0) break;
+    const c = step(graph, p, l.inputs, rank, axis, knownChannels(graph, p.inputs[d], axis, rank) !== l.inputs);
+    if (!c) break;
+    back.push({ n: p, c });
+    value = p.inputs[d];
+  }
+  if (back.length === 0) return undefined;
+  const chain: Chain = { alpha: new Float64Array(l.inputs).fill(1), beta: new Float64Array(l.inputs), nodes: [] };
+  for (let k = back.length - 1; k >= 0; k--) compose(chain, back[k].n, back[k].c);
+  return { chain, value };
 }
 
 function applyBefore(graph: Graph, l: Linear, chain: Chain, x: string): boolean {
@@ -238,22 +247,10 @@ export function foldScaleThroughRelu(graph: Graph): string[] {
     if (!l || !graph.nodes.includes(node)) continue;
     const relu = graph.producer(node.inputs[0]);
     if (!relu || relu.domain !== "" || (relu.opType !== "Relu" && relu.opType !== "LeakyRelu") || soleReader(graph, relu.outputs[0]) !== node) continue;
-    const { rank, axis } = valueLayout(graph, l);
-    const back: { n: Node; c: Float64Array }[] = [];
-    let value = relu.inputs[0];
-    for (;;) {
-      const p = graph.producer(value);
-      if (!p || soleReader(graph, value) !== (back.length ? back[back.length - 1].n : relu)) break;
-      const d = dataInput(graph, p);
-      if (d < 0) break;
-      const c = step(graph, p, l.inputs, rank, axis, knownChannels(graph, p.inputs[d], axis, rank) !== l.inputs);
-      if (!c) break;
-      back.push({ n: p, c });
-      value = p.inputs[d];
-    }
-    if (back.length === 0) continue;
-    const chain: Chain = { alpha: new Float64Array(l.inputs).fill(1), beta: new Float64Array(l.inputs), nodes: [] };
-    for (let k = back.length - 1; k >= 0; k--) compose(chain, back[k].n, back[k].c);
+    const found = chainBefore(graph, l, relu);
+    if (!found) continue;
+    const { chain, value } = found;
+    const { rank } = valueLayout(graph, l);
     if (!chain.alpha.every((a) => a > 0 && Number.isFinite(1 / a)) || chain.alpha.every((a) => a === 1)) continue;
     for (const n of chain.nodes) graph.valueInfo.delete(n.outputs[0]);
     graph.removeNodes(chain.nodes);
