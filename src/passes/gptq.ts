@@ -128,6 +128,7 @@ export const gptq: Pass = {
     const base = ctx.settings.gptqDamp;
     const nodes: string[] = [];
     const kept: string[] = [];
+    const thin: string[] = [];
     const rounded: { node: string; errorRatio: number; damp: number; columns: number; vectors: number }[] = [];
     let before = 0, after = 0;
     layers.forEach((layer, li) => {
@@ -136,6 +137,12 @@ export const gptq: Pass = {
       const w = g.constant(node.inputs[1])!.toFloat32();
       const h = grams[li];
       const R = layer.rows, K = h.columns;
+      // Fewer input vectors than columns in a fold: its H is singular, and what GPTQ fits there is the calibration rows
+      // (a 1536-input Gemm seeing one vector per sample: hey_mycroft lost up to 1.5 dB held out).
+      if (Math.min(...h.counts) < K) {
+        thin.push(node.label);
+        return;
+      }
       // One unit per (group, column block): its rows, its columns, its fit and check blocks of H.
       const units: { W: Float64Array; scales: Float64Array; fit: Float64Array; check: Float64Array; at: (r: number, k: number) => number }[] = [];
       for (let gi = 0; gi < layer.groups; gi++) {
@@ -190,8 +197,9 @@ export const gptq: Pass = {
       params: { damp: base, samples: ctx.settings.gptqSamples },
       nodes,
       summary: `${nodes.length} layers rounded optimally: on held-out calibration inputs their output error is ${(100 * ratio).toFixed(0)}% of round-to-nearest's` +
-        (kept.length ? `; ${kept.length} kept round-to-nearest (no gain there)` : ""),
-      details: { errorRatio: ratio, kept, layers: rounded, statisticsMs: tStats },
+        (kept.length ? `; ${kept.length} kept round-to-nearest (no gain there)` : "") +
+        (thin.length ? `; ${thin.length} kept round-to-nearest (fewer calibration vectors than inputs)` : ""),
+      details: { errorRatio: ratio, kept, thin, layers: rounded, statisticsMs: tStats },
       ms: performance.now() - t0 - tStats,
     };
   },

@@ -185,6 +185,26 @@ G("pipeline: QDQ writes GPTQ's integers on its scales, and held-out output SQNR 
   assert.ok(gain > 1, `SQNR gain ${gain.toFixed(2)} dB`);
 });
 
+G("a layer that sees fewer calibration vectors than it has inputs keeps round-to-nearest (its H is singular: GPTQ would fit the samples)", async () => {
+  // A wake-word head's shape: one 64-input vector per sample, 8 samples (4 per fold).
+  const b = new Builder();
+  b.input("x", [1, 64]);
+  const y = b.node("Gemm", ["x", b.weight("w", [16, 64], 1), b.weight("b", [16], 0.1)], "y", { transB: int(1) });
+  const fp32 = b.model([b.node("Relu", [y], "out")]);
+  const profile = loadTarget("npu-int8-only");
+  const { options, passes } = quantizeOptionsFor(profile);
+  const calib = memoryDataset("x", Array.from({ length: 8 }, (_, i) => randomInput([1, 64], 700 + i) as TensorValue<"float32">));
+  const plain = cloneModel(fp32), rounded = cloneModel(fp32);
+  await quantizeModel(plain, calib, { ...options, profile, passes });
+  const r = await quantizeModel(rounded, calib, { ...options, profile, passes: [...passes, "gptq"] });
+  const report = r.passes.find((p) => p.pass === "gptq")!;
+  assert.equal(report.nodes, []);
+  assert.equal((report.details as { thin: string[] }).thin, [fp32.graph.nodes[0].label]);
+  assert.match(report.summary, /1 kept round-to-nearest \(fewer calibration vectors than inputs\)/);
+  const w = (m: Model) => m.graph.constant(m.graph.nodes.find((n) => n.opType === "DequantizeLinear" && n.inputs[0].startsWith("w"))!.inputs[0])!.bytes;
+  assert.equal([...w(rounded)], [...w(plain)], "the integers are round-to-nearest's");
+});
+
 G("a target can forbid gptq, and built-in profiles allow it, off by default", () => {
   const npu = loadTarget("npu-int8-only");
   assert.equal(npu.passes.gptq, { allowed: true, default: false });
