@@ -42,6 +42,7 @@ import { quantize, type QuantizeReport } from "./quantize.ts";
 import { resolveQuantizeOptions } from "./options.ts";
 import { quantizeOptionsFor } from "./target_options.ts";
 import { limitSaturatingInputs, type SaturationLimit } from "./saturation.ts";
+import { activationParams, activationQRange, wideType } from "./params.ts";
 import type { QuantizeOptions } from "./types.ts";
 import { constantQuantizer, weightQuantizer } from "./_simulate.ts";
 import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
@@ -195,7 +196,12 @@ export async function quantizeModel(
   const wideLevels = { ...c, levels: q.symmetricActivations && q.activations === "int8" ? 65535 : 65536 };
   plan.activations.forEach((v, i) => ranges.set(v, rangeOf(observers[i], wide.has(v) ? wideLevels : c)));
   const shared = new Set(Object.entries(plan.shared).flat());
-  const limited = opts.limitSaturation === false ? [] : limitSaturatingInputs(model.graph, ranges, (v) => (wide.has(v) ? wideLevels : c).levels, shared);
+  const limited = opts.limitSaturation === false ? [] : limitSaturatingInputs(model.graph, ranges, (v, r) => {
+    const type = wide.has(v) ? wideType(q.activations) : q.activations;
+    const { scale, zeroPoint } = activationParams(r, type, q.symmetricActivations, q.powerOfTwoScales);
+    const { qmin, qmax } = activationQRange(type, q.symmetricActivations);
+    return { lo: (qmin - zeroPoint) * scale, hi: (qmax - zeroPoint) * scale, step: scale };
+  }, shared);
   ms.calibrate = performance.now() - t1;
 
   const pinned = new Map<string, Float32Array>();

@@ -10,8 +10,9 @@
  * its grid on values whose σ rounds to 0). Limiting the input's range there
  * makes its step finer where the output moves, and changes no output that
  * the output's rounding keeps apart: the limit is taken a quarter step
- * inside the output grid's ends, so a clipped input still rounds to the same
- * end of the output grid.
+ * inside the ends of the output's grid as QDQ will store it (its scale and
+ * zero point: a symmetric or power-of-two grid ends past the calibrated
+ * range), so a clipped input still rounds to the same end of that grid.
  *
  * Only where the activation is the input's one reader (another reader
  * would see the clipping) and the input has its own parameters.
@@ -36,39 +37,49 @@ export interface SaturationLimit {
   to: Range;
 }
 
+/** The values an output's integer grid spans, and its step. */
+export interface Grid {
+  lo: number;
+  hi: number;
+  step: number;
+}
+
 /**
  * Narrows, in `ranges`, the input range of every Sigmoid, Tanh and
  * HardSigmoid whose output has a range too, to the inputs whose output
- * does not round to an end of its grid. `levels(v)` is the number of levels
- * of value v's integer type (256 for 8-bit). `shared` holds the values that
- * reuse another's parameters (their names, and the names they reuse):
- * those keep their ranges. Returns what changed.
+ * does not round to an end of its grid. `grid(v, range)` is the grid value
+ * v will be stored on, given its calibrated range. `shared` holds the
+ * values that reuse another's parameters (their names, and the names they
+ * reuse): those keep their ranges. Returns what changed.
  *
  * @example
  * ```ts
  * const ranges = new Map([["logit", { min: -13.6, max: 6.7 }], ["p", { min: 0, max: 1 }]]);
- * limitSaturatingInputs(graph, ranges, () => 256, new Set()); // graph: logit → Sigmoid → p
+ * const uint8 = (_: string, r: Range) => ({ lo: r.min, hi: r.max, step: (r.max - r.min) / 255 });
+ * limitSaturatingInputs(graph, ranges, uint8, new Set()); // graph: logit → Sigmoid → p
  * ranges.get("logit"); // { min: −6.93, max: 6.7 }
  * ```
  */
 export function limitSaturatingInputs(
   graph: Graph,
   ranges: Map<string, Range>,
-  levels: (value: string) => number,
+  grid: (value: string, range: Range) => Grid,
   shared: ReadonlySet<string>,
 ): SaturationLimit[] {
   const out: SaturationLimit[] = [];
   for (const node of graph.nodes) {
-    const inverse = inverseOf(node);
-    if (!inverse) continue;
+    const f = activationOf(node);
+    if (!f) continue;
     const [x, y] = [node.inputs[0], node.outputs[0]];
     const rx = ranges.get(x), ry = ranges.get(y);
     if (!rx || !ry || shared.has(x) || graph.isOutput(x) || graph.consumers(x).length !== 1) continue;
-    const quarter = (ry.max - ry.min) / (levels(y) - 1) / 4;
+    const gy = grid(y, ry);
+    const quarter = gy.step / 4;
     if (!(quarter > 0)) continue;
-    const lo = inverse(ry.min + quarter), hi = inverse(ry.max - quarter);
-    if (!Number.isFinite(lo) || !Number.isFinite(hi) || !(lo < hi)) continue;
-    const to = { min: Math.max(rx.min, lo), max: Math.min(rx.max, hi) };
+    // The grid points the activation's bounds round to (a symmetric grid's 0 for a Sigmoid, not its −1).
+    const nearest = (v: number) => Math.min(gy.hi, Math.max(gy.lo, gy.lo + Math.round((v - gy.lo) / gy.step) * gy.step));
+    const lo = f.inverse(nearest(f.inf) + quarter), hi = f.inverse(nearest(f.sup) - quarter);
+    const to = { min: Number.isFinite(lo) ? Math.max(rx.min, lo) : rx.min, max: Number.isFinite(hi) ? Math.min(rx.max, hi) : rx.max };
     if (to.min === rx.min && to.max === rx.max) continue;
     // An input range that lies wholly past a saturation point says the output is constant: leave it.
     if (!(to.min < to.max)) continue;
@@ -78,17 +89,17 @@ export function limitSaturatingInputs(
   return out;
 }
 
-/** The inverse of the activation on the open interval of its outputs, for the ops this module knows. */
-function inverseOf(node: Node): ((y: number) => number) | undefined {
+/** The activation's bounds (what it tends to at −∞ and +∞) and its inverse between them, for the ops this module knows. */
+function activationOf(node: Node): { inf: number; sup: number; inverse: (y: number) => number } | undefined {
   if (node.domain !== "" || node.inputs.length !== 1 || node.outputs.length !== 1) return undefined;
   switch (node.opType) {
     case "Sigmoid":
-      return (y) => (y > 0 && y < 1 ? Math.log(y / (1 - y)) : NaN);
+      return { inf: 0, sup: 1, inverse: (y) => (y > 0 && y < 1 ? Math.log(y / (1 - y)) : NaN) };
     case "Tanh":
-      return (y) => (y > -1 && y < 1 ? Math.atanh(y) : NaN);
+      return { inf: -1, sup: 1, inverse: (y) => (y > -1 && y < 1 ? Math.atanh(y) : NaN) };
     case "HardSigmoid": {
       const a = node.attrFloat("alpha", 0.2), b = node.attrFloat("beta", 0.5);
-      return a > 0 ? (y) => (y > 0 && y < 1 ? (y - b) / a : NaN) : undefined;
+      return a > 0 ? { inf: 0, sup: 1, inverse: (y) => (y > 0 && y < 1 ? (y - b) / a : NaN) } : undefined;
     }
     default:
       return undefined;
