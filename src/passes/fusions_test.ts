@@ -174,6 +174,9 @@ Fusions("cpu-mixed: a Gemm read only by the LayerNormalization fused after it is
     assert.ok(Math.abs(col) < 1e-5, `weights of input ${i} sum to ${col}`);
   }
   assert.ok(drift < 1e-4, `drift ${drift}`);
+  // Fusing again finds the Gemm centered already: nothing to do.
+  const again = await fuse(m, contextFor("cpu-mixed"), [1, 16]);
+  assert.is((again.report.details as { counts: Record<string, number> }).counts.centering, 0);
 });
 
 Fusions("a positive per-channel scale before a Relu moves into the Gemm after it; one Add of β/γ stays (LayerNorm → Relu → Gemm)", async () => {

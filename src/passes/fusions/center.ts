@@ -34,7 +34,7 @@ export function foldCentering(graph: Graph): string[] {
     if (graph.isOutput(y)) continue;
     const readers = graph.consumers(y);
     if (readers.length === 1 && readsLastAxis(graph, readers[0], y)) {
-      if (center(graph, l)) made.push(node.name);
+      if (!centered(graph, l) && center(graph, l)) made.push(node.name);
       continue;
     }
     if (readers.length !== 2) continue;
@@ -71,6 +71,22 @@ function center(graph: Graph, l: Linear): boolean {
     if (bm !== 0 || node.inputs[l.biasSlot]) setBias(graph, l, b.map((x) => x - bm));
   }
   return true;
+}
+
+/** Whether the layer's weights and bias already have (about) zero mean over output channels: centering again changes nothing. */
+function centered(graph: Graph, l: Linear): boolean {
+  const w = weightOf(graph, l), b = biasOf(graph, l);
+  const sums = new Float64Array(l.inputs);
+  let big = 0;
+  for (let i = 0; i < w.length; i++) {
+    sums[l.inOf[i]] += w[i];
+    big = Math.max(big, Math.abs(w[i]));
+  }
+  const tol = 1e-6 * big * Math.sqrt(l.outputs);
+  if (sums.some((x) => Math.abs(x) > tol)) return false;
+  if (!b) return true;
+  const bigB = b.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+  return Math.abs(b.reduce((a, x) => a + x, 0)) <= 1e-6 * bigB * l.outputs;
 }
 
 /** A LayerNormalization that normalizes `x` over its last axis only (so it removes each row's mean over the layer's output channels). */
