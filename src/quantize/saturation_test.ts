@@ -5,6 +5,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { memoryDataset } from "../calibrate/_testing.ts";
 import type { Range } from "../calibrate/types.ts";
+import type { TensorValue } from "../runtime/types.ts";
 import { compareModels } from "../eval/compare.ts";
 import { cloneModel } from "../ir/clone.ts";
 import type { Model } from "../ir/model.ts";
@@ -101,7 +102,7 @@ S("the grid QDQ stores decides: a symmetric int8 grid's 0 ends a Sigmoid's input
 });
 
 S("quantizeModel: a Sigmoid head with logits far past saturation comes out closer to FP32 with the limits than without", async () => {
-  const samples = (n: number, seed: number) => Array.from({ length: n }, (_, i) => randomInput([1, 16], seed + i, -2, 2));
+  const samples = (n: number, seed: number) => Array.from({ length: n }, (_, i) => randomInput([1, 16], seed + i, -2, 2) as TensorValue<"float32">);
   const calib = memoryDataset("x", samples(32, 10));
   const held = memoryDataset("x", samples(64, 500));
   const fp32 = head("Sigmoid", 3);
