@@ -34,7 +34,7 @@ export function foldCentering(graph: Graph): string[] {
     if (graph.isOutput(y)) continue;
     const readers = graph.consumers(y);
     if (readers.length === 1 && readsLastAxis(graph, readers[0], y)) {
-      if (!centered(graph, l) && center(graph, l)) made.push(node.name);
+      if (center(graph, l, true)) made.push(node.name);
       continue;
     }
     if (readers.length !== 2) continue;
@@ -53,8 +53,13 @@ export function foldCentering(graph: Graph): string[] {
   return made;
 }
 
-/** Subtracts from the layer's weights and bias their mean over output channels; false when its bias is not a constant. */
-function center(graph: Graph, l: Linear): boolean {
+/**
+ * Subtracts from the layer's weights and bias their mean over output
+ * channels; false when its bias is not a constant, or (`unlessCentered`)
+ * when they already have about zero mean, where centering again changes
+ * nothing.
+ */
+function center(graph: Graph, l: Linear, unlessCentered = false): boolean {
   // A MatMul's bias is a following Add, which a reader of the MatMul's output does not see: no bias to center.
   const b = biasOf(graph, l);
   if (!b) return false;
@@ -62,31 +67,22 @@ function center(graph: Graph, l: Linear): boolean {
   const w = weightOf(graph, l);
   const inOf = l.inOf;
   const sums = new Float64Array(l.inputs);
-  for (let i = 0; i < w.length; i++) sums[inOf[i]] += w[i];
+  let big = 0;
+  for (let i = 0; i < w.length; i++) {
+    sums[inOf[i]] += w[i];
+    big = Math.max(big, Math.abs(w[i]));
+  }
+  const bm = b.reduce((s, x) => s + x, 0) / l.outputs;
+  if (unlessCentered) {
+    const bigB = b.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    const tol = 1e-6 * big * Math.sqrt(l.outputs);
+    if (sums.every((x) => Math.abs(x) <= tol) && Math.abs(bm) <= 1e-6 * bigB) return false;
+  }
   const nw = new Float32Array(w.length);
   for (let i = 0; i < w.length; i++) nw[i] = w[i] - sums[inOf[i]] / l.outputs;
   setInput(graph, node, 1, Tensor.fromArray(node.inputs[1], graph.constant(node.inputs[1])!.dims, nw));
-  if (l.biasSlot >= 0) {
-    const bm = b.reduce((s, x) => s + x, 0) / l.outputs;
-    if (bm !== 0 || node.inputs[l.biasSlot]) setBias(graph, l, b.map((x) => x - bm));
-  }
+  if (l.biasSlot >= 0 && (bm !== 0 || node.inputs[l.biasSlot])) setBias(graph, l, b.map((x) => x - bm));
   return true;
-}
-
-/** Whether the layer's weights and bias already have (about) zero mean over output channels: centering again changes nothing. */
-function centered(graph: Graph, l: Linear): boolean {
-  const w = weightOf(graph, l), b = biasOf(graph, l);
-  const sums = new Float64Array(l.inputs);
-  let big = 0;
-  for (let i = 0; i < w.length; i++) {
-    sums[l.inOf[i]] += w[i];
-    big = Math.max(big, Math.abs(w[i]));
-  }
-  const tol = 1e-6 * big * Math.sqrt(l.outputs);
-  if (sums.some((x) => Math.abs(x) > tol)) return false;
-  if (!b) return true;
-  const bigB = b.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
-  return Math.abs(b.reduce((a, x) => a + x, 0)) <= 1e-6 * bigB * l.outputs;
 }
 
 /** A LayerNormalization that normalizes `x` over its last axis only (so it removes each row's mean over the layer's output channels). */
