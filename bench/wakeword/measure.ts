@@ -149,15 +149,13 @@ async function compare(
     const [a, b] = [await fp32(feeds), await int8(feeds)];
     for (const o of outputs) {
       const x = a[o].data as Float32Array, y = b[o].data as Float32Array;
-      if (o === outputs[0]) {
-        let e = 0;
-        for (let i = 0; i < x.length; i++) e += (x[i] - y[i]) ** 2;
-        worst = Math.max(worst, e);
-      }
+      let e = 0;
       for (let i = 0; i < x.length; i++) {
         signal[o] = (signal[o] ?? 0) + x[i] * x[i];
-        noise[o] = (noise[o] ?? 0) + (x[i] - y[i]) ** 2;
+        e += (x[i] - y[i]) ** 2;
       }
+      noise[o] = (noise[o] ?? 0) + e;
+      if (o === outputs[0]) worst = Math.max(worst, e);
       if (decide && o === outputs[0]) {
         if (decide(x) === decide(y)) same++;
         else flips.push({ fp32: +scoreOf(x).toFixed(4), int8: +scoreOf(y).toFixed(4) });
