@@ -129,12 +129,13 @@ export async function mixedPrecision(o: MixedPrecisionOptions): Promise<{ model:
   const t1 = performance.now();
   const first = await o.quantize({ float: [], wide: [] });
   const score0 = await scorer.score(encodeModel(first.model).bytes);
+  const drop0 = scorer.fp32 - score0;
   trialMs += performance.now() - t1;
-  trials.push({ ranked: 0, drop: scorer.fp32 - score0 });
-  o.onTrial?.(0, scorer.fp32 - score0);
-  tried.set(0, { model: first.model, drop: scorer.fp32 - score0, score: score0 });
+  trials.push({ ranked: 0, drop: drop0 });
+  o.onTrial?.(0, drop0);
+  tried.set(0, { model: first.model, drop: drop0, score: score0 });
   const ta = performance.now();
-  if (scorer.fp32 - score0 > o.maxDrop) {
+  if (drop0 > o.maxDrop) {
     const r = await analyzeSensitivity(first.floatGraph, first.model, o.rankData ?? o.data, { samples: o.rankSamples, runtime, views: "float", onProgress: o.onAnalysis });
     // What can be spared (a node to keep float, which a graph input's rounding is not; an activation
     // to widen), most gained first. Nodes whose gain alone is nil stay in the list: where the damage
@@ -143,7 +144,7 @@ export async function mixedPrecision(o: MixedPrecisionOptions): Promise<{ model:
   }
   const analysisMs = performance.now() - ta;
   // Doubling until the drop fits (or every ranked node is spared), then bisection back.
-  let ok = scorer.fp32 - score0 <= o.maxDrop ? 0 : -1, bad = 0;
+  let ok = drop0 <= o.maxDrop ? 0 : -1, bad = 0;
   for (let k = 1; ok < 0 && ranking.length > 0; k = Math.min(2 * k, ranking.length)) {
     if ((await trial(k)).drop <= o.maxDrop) ok = k;
     else bad = k;
