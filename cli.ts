@@ -182,6 +182,7 @@ function recipeOptions(cmd: Command): Command {
     .option("--bias-correction", "Correct the mean output shift of weight rounding (--no-bias-correction off)")
     .option("--bias-guard", "Raise weight scales where an int32 bias would overflow (--no-bias-guard off)")
     .option("--gptq", "Optimal weight rounding (GPTQ): one more pass over the data, then each layer rounded to the least output error (--no-gptq off)")
+    .option("--ort-cpu-kernels", "Rewrite the QDQ model for ONNX Runtime's CPU integer kernels: depthwise channels padded to 16, HardSwish/HardSigmoid without float ops (default on cpu-mixed, off with --analyze and --max-drop; --no-ort-cpu-kernels off)")
     .option("--max-drop <x>", "Mixed precision: keep the fewest layers float that hold the drop on --eval within x points of the metric (0.5 = half a point; float-fallback targets only)")
     .option("--input-shape <name=dims>", "Fix an input's dims, e.g. x=1,3,48,320 (repeatable; default on static-shape targets: the calibration samples' shape)")
     .option("--input-value <name=v>", "Freeze an input to a constant, e.g. sr=16000 (repeatable): what depends on it folds away")
@@ -447,6 +448,10 @@ async function quantizeFile(
   set("bias-correction", switched("bias-correction"));
   set("bias-overflow-guard", switched("bias-guard"));
   set("gptq", switched("gptq"));
+  set("ort-cpu-kernels", switched("ort-cpu-kernels"));
+  // Sensitivity rankings (analyze, --analyze, --max-drop) match the quantized graph with the float one
+  // value by value; the runtime rewrite (padded channels, shifted gate inputs) would break that.
+  if ((mode.keepFloat && !mode.keepFp32) || maxDrop !== undefined) passes["ort-cpu-kernels"] = false;
   if (exclude.length || keepFloat.length) passes["float-fallback"] = true;
   const inputShapes = parseInputShapes(list(f.inputShape));
   const inputValues = parseInputValues(list(f.inputValue));

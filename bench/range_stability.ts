@@ -48,7 +48,10 @@ const variants = opt("--methods", "mse,minmax,percentile").split(",").map((v) =>
   const [method, ...extra] = head.split("+");
   // `+unlimited`: saturating activations' inputs keep their calibrated ranges (limitSaturation: false).
   const unlimited = extra.includes("unlimited");
-  return { label: v, method: method as CalibMethod, extra: extra.filter((e) => e !== "unlimited") as PassName[], unlimited, alpha: alpha === undefined ? undefined : alpha === "auto" ? "auto" as const : Number(alpha) };
+  // `+without-<pass>`: that pass taken out of the target's recipe (`mse+without-ort-cpu-kernels`).
+  const without = extra.filter((e) => e.startsWith("without-")).map((e) => e.slice("without-".length)) as PassName[];
+  const added = extra.filter((e) => e !== "unlimited" && !e.startsWith("without-")) as PassName[];
+  return { label: v, method: method as CalibMethod, extra: added, without, unlimited, alpha: alpha === undefined ? undefined : alpha === "auto" ? "auto" as const : Number(alpha) };
 });
 const windows = Number(opt("--windows", "6"));
 const histogramSample = args.includes("--histogram-sample") ? Number(opt("--histogram-sample", "")) : undefined;
@@ -115,14 +118,14 @@ for (const task of TASKS) {
     await normalize(prepared, { shapes: false });
     if (profile.staticShapes) await makeShapesStatic(prepared, { [inputs[0].name]: task.shape });
     const { options, passes } = quantizeOptionsFor(profile);
-    for (const { label: method, method: calibMethod, extra, alpha, unlimited } of variants) {
+    for (const { label: method, method: calibMethod, extra, without, alpha, unlimited } of variants) {
       const values: Record<string, number>[] = [];
       for (let w = 0; w < windows; w++) {
         const m = cloneModel(prepared);
         await quantizeModel(m, window(all, w * per, per), {
           ...options,
           profile,
-          passes: [...passes, ...extra],
+          passes: [...passes, ...extra].filter((p) => !without.includes(p)),
           passSettings: alpha === undefined ? undefined : { smoothquantAlpha: alpha },
           calibration: { method: calibMethod, ...(histogramSample === undefined ? {} : { histogramSample }) },
           ...(unlimited ? { limitSaturation: false } : {}),

@@ -86,6 +86,21 @@ export function floatData(v: TensorValue): Float32Array | undefined {
 /** `[1, 3, 48]` → `"[1, 3, 48]"`. */
 export const dimsText = (dims: readonly number[]): string => `[${dims.join(", ")}]`;
 
+/**
+ * `b`'s data where it has more channels (axis 1) than `a` and is otherwise
+ * the same shape: its first channels, the ones `a` has (a quantized model for
+ * ONNX Runtime's CPU kernels pads depthwise channels with zeros). Otherwise
+ * `b`'s data as it is.
+ */
+export function leadingChannels(a: TensorValue, b: TensorValue, data: Float32Array): Float32Array {
+  const x = a.dims, y = b.dims;
+  if (x.length < 2 || x.length !== y.length || y[1] <= x[1] || x.some((d, i) => i !== 1 && d !== y[i])) return data;
+  const inner = x.slice(2).reduce((p, d) => p * d, 1);
+  const out = new Float32Array(x.reduce((p, d) => p * d, 1));
+  for (let n = 0; n < x[0]; n++) out.set(data.subarray(n * y[1] * inner, (n * y[1] + x[1]) * inner), n * x[1] * inner);
+  return out;
+}
+
 /** Checks that two outputs of the same name have the same dims. */
 export function sameDims(name: string, a: TensorValue, b: TensorValue): void {
   if (a.dims.length === b.dims.length && a.dims.every((d, i) => d === b.dims[i])) return;

@@ -13,7 +13,7 @@ import type { Runtime, RuntimeName, SessionOptions } from "../runtime/types.ts";
 import type { Node } from "../ir/node.ts";
 import { ErrorStats, type ErrorSummary } from "./error_stats.ts";
 import { matchValues, qdqSource, type ValueMatch } from "./_match.ts";
-import { feedsOf, floatData, openPair, resolveRuntime, sameDims, sampleCount, withDefaults } from "./_session.ts";
+import { feedsOf, floatData, leadingChannels, openPair, resolveRuntime, sameDims, sampleCount, withDefaults } from "./_session.ts";
 import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 
 /** Options of {@linkcode layerErrors}; each field's default is in its doc. */
@@ -119,8 +119,9 @@ export async function layerErrors(
           stats.delete(m.value);
           continue;
         }
-        sameDims(m.value, a[m.value], b[m.quantized]);
-        stats.get(m.value)!.add(x, y);
+        const z = leadingChannels(a[m.value], b[m.quantized], y);
+        if (z === y) sameDims(m.value, a[m.value], b[m.quantized]);
+        stats.get(m.value)!.add(x, z);
       }
       live = live.filter((m) => stats.has(m.value));
       o.onProgress?.(i + 1, total);

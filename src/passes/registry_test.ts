@@ -19,7 +19,7 @@ Registry("the profile schema names exactly the registered passes", () => {
 });
 
 Registry("the pipeline order puts each stage after the one before", () => {
-  const order = ["graph", "statistics", "plan", "calibrated", "quantize"];
+  const order = ["graph", "statistics", "plan", "calibrated", "quantize", "lower"];
   const stages = PASSES.map((p) => order.indexOf(p.stage));
   assert.ok(stages.every((s, i) => s >= 0 && (i === 0 || s >= stages[i - 1])), PASSES.map((p) => `${p.name}:${p.stage}`).join(" "));
 });

@@ -25,9 +25,11 @@ import type { PassName, TargetProfile } from "../targets/types.ts";
  * - `calibrated`: changes float weights or biases once activation ranges are
  *   known, from statistics gathered in the calibration pass itself (bias
  *   correction);
- * - `quantize`: an option of QDQ insertion (the bias-overflow guard).
+ * - `quantize`: an option of QDQ insertion (the bias-overflow guard);
+ * - `lower`: rewrites the QDQ graph for a runtime's kernels, same function
+ *   (ONNX Runtime's CPU provider).
  */
-export type PassStage = "graph" | "statistics" | "plan" | "calibrated" | "quantize";
+export type PassStage = "graph" | "statistics" | "plan" | "calibrated" | "quantize" | "lower";
 
 /** How a pass finds the statistics it asked for: one observer per request. */
 export type StatLookup = (request: StatRequest) => MinMaxObserver | Histogram | ChannelObserver;
@@ -137,6 +139,8 @@ export interface PassContext {
    * of layer inputs over the calibration samples, one pass over the data.
    */
   grams?: (requests: readonly GramRequest[]) => Promise<Gram[]>;
+  /** For `lower` passes: how QDQ insertion quantized activations. */
+  activations?: { dtype: "uint8" | "int8"; symmetric: boolean; powerOfTwo: boolean };
 }
 
 /** What a pass did. */

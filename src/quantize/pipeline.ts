@@ -16,7 +16,9 @@
  *    moments, one more pass over the data), bias correction, from the
  *    weights as they will be quantized;
  * 7. quantize — QDQ insertion, int8 weights, int32 biases (with the
- *    bias-overflow guard when it is in the recipe).
+ *    bias-overflow guard when it is in the recipe);
+ * 8. `lower` passes — the QDQ graph rewritten for the runtime's kernels
+ *    (ONNX Runtime's CPU provider on cpu-mixed), same function.
  *
  * Which passes run is the target profile's choice (its defaults), changed by
  * the caller; the order is this list's, whatever the caller's order.
@@ -223,6 +225,9 @@ export async function quantizeModel(
   opts.onProgress?.("quantize", 1, 1);
   ms.quantize = performance.now() - t2;
   if (guard) reports.push(guardReport(report));
+  // Rewrites of the QDQ graph for a runtime's kernels: the quantized model is their input.
+  ctx.activations = { dtype: q.activations, symmetric: q.symmetricActivations, powerOfTwo: q.powerOfTwoScales };
+  await run(stage("lower"), noStats);
   ms.total = performance.now() - t0;
   return {
     normalize: norm,

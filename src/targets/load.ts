@@ -71,7 +71,11 @@ export function loadTarget(nameOrPath: string): TargetProfile {
     opset: profile.opset,
     staticShapes: profile.staticShapes,
     // Passes added after format 1 profiles were written: allowed, off, unless the profile says otherwise.
-    passes: { ...profile.passes, gptq: profile.passes.gptq ?? { allowed: true, default: false } },
+    passes: {
+      ...profile.passes,
+      gptq: profile.passes.gptq ?? { allowed: true, default: false },
+      "ort-cpu-kernels": profile.passes["ort-cpu-kernels"] ?? { allowed: true, default: false },
+    },
   };
   const problems = profileProblems(ordered);
   if (problems.length) throw fail(problems[0]);

@@ -18,7 +18,8 @@ export type PassName =
   | "bias-overflow-guard"
   | "bias-correction"
   | "float-fallback"
-  | "gptq";
+  | "gptq"
+  | "ort-cpu-kernels";
 
 /** Whether a pass may run on this target, and whether it runs by default. */
 export interface PassRule {
