@@ -189,6 +189,8 @@ function weightOf(graph: Graph, node: Node, slot: number): Tensor | undefined {
  */
 function slotEdits(graph: Graph, node: Node, slot: number, axis: number, values: Fill): PadEdit[] | undefined {
   const name = node.inputs[slot];
+  // A weight another layer reads too cannot grow.
+  if (graph.consumers(name).length !== 1) return undefined;
   if (graph.constant(name)) return [{ tensor: name, axis, fill: values }];
   const dq = graph.producer(name);
   if (dq?.opType !== "DequantizeLinear" || !graph.constant(dq.inputs[0])) return undefined;
@@ -307,12 +309,8 @@ function regionOf(graph: Graph, start: Node, c: number): Region | undefined {
     if (!p || !visit(p, v)) return undefined;
     for (const c2 of graph.consumers(v)) if (!visit(c2, v)) return undefined;
   }
-  // A weight shared with a layer outside the group cannot grow.
-  for (const e of r.edits) {
-    const readers = graph.consumers(e.tensor);
-    if (readers.some((n) => !r.nodes.has(n) && n.opType !== "DequantizeLinear")) return undefined;
-    if (readers.length > 1) return undefined;
-  }
+  // A tensor read twice (a DequantizeLinear's data or scale shared with another weight) cannot grow.
+  if (r.edits.some((e) => graph.consumers(e.tensor).length !== 1)) return undefined;
   return r;
 }
 

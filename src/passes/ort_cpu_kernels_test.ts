@@ -85,7 +85,7 @@ S("padding: the depthwise channels grow to 16, every writer and reader with them
   }
 });
 
-S("padding: a group that reaches a graph output, a Concat or a float layer's shared weight stays as it is", async () => {
+S("padding: a group that reaches a graph output, a Concat or a weight another layer reads stays as it is", async () => {
   // The depthwise output is the graph output.
   const toOutput = block((_, m) => m);
   const q1 = await quantized(toOutput);
@@ -96,6 +96,17 @@ S("padding: a group that reaches a graph output, a Concat or a float layer's sha
   const before = JSON.stringify(q2.graph.nodes.map((n) => [n.opType, n.inputs]));
   assert.equal(padDepthwiseChannels(q2.graph), []);
   assert.is(JSON.stringify(q2.graph.nodes.map((n) => [n.opType, n.inputs])), before);
+  // The expand conv's weight is read again after the projection, by a layer outside the group.
+  const shared = block((b, m) => {
+    const y1 = b.node("Conv", [m, b.weight("wp", [8, 12, 1, 1]), b.weight("bp", [8], 0.1)], "y1");
+    const y2 = b.node("Conv", [y1, "we"], "y2");
+    return b.node("Conv", [y2, b.weight("wq", [8, 12, 1, 1])], "y");
+  });
+  const q4 = await quantized(shared);
+  const weightDims = () => [...q4.graph.initializers.values()].map((t) => `${t.name}:${t.dims}`).join(" ");
+  const dims = weightDims();
+  assert.equal(padDepthwiseChannels(q4.graph), []);
+  assert.is(weightDims(), dims);
   // Already a multiple of the block: nothing to do.
   const q3 = await quantized(block());
   assert.equal(padDepthwiseChannels(q3.graph, 4), []);
