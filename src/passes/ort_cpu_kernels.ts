@@ -231,11 +231,16 @@ function regionOf(graph: Graph, start: Node, c: number): Region | undefined {
       const depthwise = group > 1 && group === w.dims[0] && w.dims[1] === 1 && w.dims[0] === c;
       if (!writes && node.inputs[0] !== value) return false; // a weight or bias in the channels' path
       if (!first) return true;
-      if (depthwise) {
+      // A layer's output channels: its weight's axis 0 and its bias.
+      const outputEdits = () => {
         const e1 = slotEdits(graph, node, 1, 0, "zero");
         const e2 = node.inputs[2] ? slotEdits(graph, node, 2, 0, "zero") : [];
-        if (!e1 || !e2) return false;
-        r.edits.push(...e1, ...e2);
+        return e1 && e2 ? [...e1, ...e2] : undefined;
+      };
+      if (depthwise) {
+        const e = outputEdits();
+        if (!e) return false;
+        r.edits.push(...e);
         r.depthwise.push(node);
         r.layers.push(node);
         addValue(node.inputs[0]);
@@ -244,11 +249,9 @@ function regionOf(graph: Graph, start: Node, c: number): Region | undefined {
       }
       if (group !== 1) return false;
       if (writes) {
-        if (w.dims[0] !== c || node.inputs[0] && r.values.has(node.inputs[0])) return false;
-        const e1 = slotEdits(graph, node, 1, 0, "zero");
-        const e2 = node.inputs[2] ? slotEdits(graph, node, 2, 0, "zero") : [];
-        if (!e1 || !e2) return false;
-        r.edits.push(...e1, ...e2);
+        const e = w.dims[0] === c && !r.values.has(node.inputs[0]) ? outputEdits() : undefined;
+        if (!e) return false;
+        r.edits.push(...e);
       } else {
         if (w.dims[1] !== c) return false;
         const e1 = slotEdits(graph, node, 1, 1, "zero");
@@ -345,6 +348,12 @@ function padInitializer(graph: Graph, e: PadEdit, c: number, to: number, dryRun:
 // ---------------------------------------------------------------------------
 // HardSwish
 
+/** Adds a one-element initializer (a scale or zero point); returns its name. */
+function scalar(graph: Graph, name: string, value: number, dtype: "float32" | "uint8"): string {
+  graph.addInitializer(Tensor.fromArray(name, [], dtype === "uint8" ? new Uint8Array([value]) : new Float32Array([value])));
+  return name;
+}
+
 /**
  * DequantizeLinear → HardSwish → QuantizeLinear (uint8, per-tensor) becomes
  * DequantizeLinear → Add(x, 3) → QuantizeLinear(6/255, 0) →
@@ -367,13 +376,9 @@ export function integerHardSwish(graph: Graph): number {
     if (!zp || zp.dtype !== "uint8" || zp.size !== 1 || !scale || scale.size !== 1) continue;
     const name = (s: string) => scope.unique(`${hs.name || hs.outputs[0]}_${s}`);
     // relu6(x + 3) on a grid of 255 steps from 0 to 6 (both ends exact), read back divided by 6.
-    const gScale = name("gate_grid_scale"), gZero = name("gate_grid_zero_point"), rScale = name("gate_scale");
-    const three = name("three_quantized"), threeScale = name("three_scale");
-    graph.addInitializer(Tensor.fromArray(gScale, [], new Float32Array([6 / 255])));
-    graph.addInitializer(Tensor.fromArray(gZero, [], new Uint8Array([0])));
-    graph.addInitializer(Tensor.fromArray(rScale, [], new Float32Array([1 / 255])));
-    graph.addInitializer(Tensor.fromArray(three, [], new Uint8Array([255])));
-    graph.addInitializer(Tensor.fromArray(threeScale, [], new Float32Array([3 / 255])));
+    const gScale = scalar(graph, name("gate_grid_scale"), 6 / 255, "float32"), gZero = scalar(graph, name("gate_grid_zero_point"), 0, "uint8");
+    const rScale = scalar(graph, name("gate_scale"), 1 / 255, "float32");
+    const three = scalar(graph, name("three_quantized"), 255, "uint8"), threeScale = scalar(graph, name("three_scale"), 3 / 255, "float32");
     const td = name("three"), shifted = name("shifted"), gq = name("gate_quantized"), gd = name("gate");
     graph.replaceNode(hs, [
       new Node({ opType: "DequantizeLinear", name: name("three_DequantizeLinear"), inputs: [three, threeScale, gZero], outputs: [td] }),
@@ -422,23 +427,19 @@ export function hardSigmoidByGrid(graph: Graph): number {
     const gate = uint8(q), input = uint8(qIn);
     if (!gate || !input || gate.zero !== 0 || readers.some((n) => !uint8(n))) continue;
     // The layer before moves its output by β/α, so the gate's 0 is the grid's 0, exactly.
-    const shift = shiftBias(graph, graph.producer(qIn.inputs[0]), qIn.inputs[0], beta / alpha);
-    if (!shift) continue;
+    const layer = graph.producer(qIn.inputs[0]);
+    const shift = shiftBias(graph, layer, qIn.inputs[0], beta / alpha);
+    if (!layer || !shift) continue;
     // The gate's grid: 0 to its top G in 255 steps, both ends exact (they are where HardSigmoid saturates).
     const top = Math.min(1, Math.max(beta, 255 * gate.scale));
     const step = top / 255;
     shift();
     const base = hs.outputs[0];
-    const xScale = scope.unique(`${base}_input_scale`), xZero = scope.unique(`${base}_input_zero_point`);
-    const gScale = scope.unique(`${base}_grid_scale`), gZero = scope.unique(`${base}_grid_zero_point`);
-    graph.addInitializer(Tensor.fromArray(xScale, [], new Float32Array([step / alpha])));
-    graph.addInitializer(Tensor.fromArray(xZero, [], new Uint8Array([0])));
-    graph.addInitializer(Tensor.fromArray(gScale, [], new Float32Array([step])));
-    graph.addInitializer(Tensor.fromArray(gZero, [], new Uint8Array([0])));
-    qIn.inputs[1] = xScale;
-    qIn.inputs[2] = xZero;
+    const zero = scalar(graph, scope.unique(`${base}_grid_zero_point`), 0, "uint8");
+    qIn.inputs[1] = scalar(graph, scope.unique(`${base}_input_scale`), step / alpha, "float32");
+    qIn.inputs[2] = zero;
+    const gScale = scalar(graph, scope.unique(`${base}_grid_scale`), step, "float32");
     // The layer's output is now x + β/α: a new name, so nothing compares it with the float x.
-    const layer = graph.producer(qIn.inputs[0])!;
     const shifted = scope.unique(`${qIn.inputs[0]}_plus_${+(beta / alpha).toPrecision(4)}`);
     graph.valueInfo.delete(qIn.inputs[0]);
     layer.outputs[0] = shifted;
@@ -446,7 +447,7 @@ export function hardSigmoidByGrid(graph: Graph): number {
     for (const r of readers) {
       r.inputs[0] = qIn.outputs[0];
       r.inputs[1] = gScale;
-      r.inputs[2] = gZero;
+      r.inputs[2] = zero;
     }
     graph.removeNodes([dqIn, hs, q]);
     count++;
