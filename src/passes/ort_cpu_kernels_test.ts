@@ -51,11 +51,24 @@ async function sqnr(ref: Model, test: Model, f: Feeds[]): Promise<number> {
   return sqnrDb(cat(a), cat(b));
 }
 
+/** The block and its QDQ model, quantized once for the tests that do not change it; each lowers a copy. */
+const BLOCK = block();
+let blockQdq: Promise<Model> | undefined;
+const quantizedBlock = async () => cloneModel(await (blockQdq ??= quantized(BLOCK)));
+
+/** `lowered` stays within 1 dB of the QDQ model's output SQNR against the float block; returns its SQNR. */
+async function assertNoWorse(qdq: Model, lowered: Model, seed: number): Promise<number> {
+  const f = feeds(16, seed);
+  const before = await sqnr(BLOCK, qdq, f), after = await sqnr(BLOCK, lowered, f);
+  assert.ok(after > before - 1, `SQNR ${before.toFixed(2)} → ${after.toFixed(2)} dB`);
+  return after;
+}
+
 const ops = (m: Model) => m.graph.nodes.map((n) => n.opType);
 const initDims = (m: Model, name: string) => m.graph.initializers.get(name)?.dims;
 
 S("padding: the depthwise channels grow to 16, every writer and reader with them, and no output changes", async () => {
-  const q = await quantized(block());
+  const q = await quantizedBlock();
   const p = cloneModel(q);
   const done = padDepthwiseChannels(p.graph);
   assert.is(done.length, 1);
@@ -108,13 +121,11 @@ S("padding: a group that reaches a graph output, a Concat or a weight another la
   assert.equal(padDepthwiseChannels(q4.graph), []);
   assert.is(weightDims(), dims);
   // Already a multiple of the block: nothing to do.
-  const q3 = await quantized(block());
-  assert.equal(padDepthwiseChannels(q3.graph, 4), []);
+  assert.equal(padDepthwiseChannels((await quantizedBlock()).graph, 4), []);
 });
 
 S("HardSwish runs as Add + Mul on uint8 grids and stays as close to the float model", async () => {
-  const model = block();
-  const q = await quantized(model);
+  const q = await quantizedBlock();
   const h = cloneModel(q);
   assert.is(integerHardSwish(h.graph), 1);
   assert.not.ok(ops(h).includes("HardSwish"));
@@ -122,14 +133,11 @@ S("HardSwish runs as Add + Mul on uint8 grids and stays as close to the float mo
   const gateQ = h.graph.nodes.find((n) => n.opType === "QuantizeLinear" && n.name.includes("gate"))!;
   assert.is(h.graph.initializers.get(gateQ.inputs[1])!.toFloat32()[0], Math.fround(6 / 255));
   assert.is(Number(h.graph.initializers.get(gateQ.inputs[2])!.view()[0]), 0);
-  const f = feeds(16, 200);
-  const before = await sqnr(model, q, f), after = await sqnr(model, h, f);
-  assert.ok(after > before - 1, `SQNR ${before.toFixed(2)} → ${after.toFixed(2)} dB`);
+  await assertNoWorse(q, h, 200);
 });
 
 S("an SE gate's HardSigmoid becomes its input's grid: the layer before shifts by β/α, nothing is left to run", async () => {
-  const model = block();
-  const q = await quantized(model);
+  const q = await quantizedBlock();
   const s = cloneModel(q);
   const biasOf = (m: Model) => {
     const conv = m.graph.nodes.find((n) => n.name === "Conv_s2")!;
@@ -151,26 +159,21 @@ S("an SE gate's HardSigmoid becomes its input's grid: the layer before shifts by
   const reader = s.graph.consumers(qx.outputs[0])[0];
   const xs = s.graph.initializers.get(qx.inputs[1])!.toFloat64()[0], gs = s.graph.initializers.get(reader.inputs[1])!.toFloat64()[0];
   assert.ok(Math.abs(gs / xs - 0.2) < 1e-6, "the gate's step is α times the input's");
-  const f = feeds(16, 300);
-  const before = await sqnr(model, q, f), after = await sqnr(model, s, f);
-  assert.ok(after > before - 1, `SQNR ${before.toFixed(2)} → ${after.toFixed(2)} dB`);
+  await assertNoWorse(q, s, 300);
 });
 
 S("lowerForOrtCpu: all three on one block, reported", async () => {
-  const model = block();
-  const q = await quantized(model);
+  const q = await quantizedBlock();
   const l = cloneModel(q);
   const r = lowerForOrtCpu(l.graph);
   assert.is(r.padded.length, 1);
   assert.is(r.hardSwish, 1);
   assert.is(r.hardSigmoid, 1);
-  const f = feeds(16, 400);
-  const before = await sqnr(model, q, f), after = await sqnr(model, l, f);
-  assert.ok(after > before - 1, `SQNR ${before.toFixed(2)} → ${after.toFixed(2)} dB`);
+  const after = await assertNoWorse(q, l, 400);
   assert.ok(after > 25, `SQNR ${after.toFixed(2)} dB`);
   // Per-layer errors compare a padded value's first channels with the float one.
-  const data = memoryDataset("x", f.slice(0, 4).map((x) => x.x as never));
-  const layers = await layerErrors(model, l, data);
+  const data = memoryDataset("x", feeds(4, 400).map((x) => x.x as never));
+  const layers = await layerErrors(BLOCK, l, data);
   const relu = layers.layers.find((e) => e.value === "r");
   assert.ok(relu && relu.sqnrDb > 20, `padded Relu output SQNR ${relu?.sqnrDb}`);
 });
