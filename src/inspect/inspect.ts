@@ -65,7 +65,7 @@ export function inspectModel(model: Model, opts: Partial<InspectOptions> = {}): 
   let parameterBytes = 0;
   const count = (t: Tensor) => {
     parameters += t.size;
-    parameterBytes += t.dtype === "string" ? 0 : t.bytes.byteLength;
+    parameterBytes += t.dtype === "string" ? 0 : t.byteLength;
   };
   for (const t of g.initializers.values()) count(t);
   for (const n of g.nodes) {

@@ -1,7 +1,9 @@
 /**
  * Constant tensors (initializers, Constant values) as plain data: a dtype,
  * dims, and little-endian bytes. Bytes read from a file are views into that
- * file's buffer; nothing is copied until a pass changes a tensor.
+ * file's buffer; nothing is copied until a pass changes a tensor. Large
+ * tensors of large models may instead stay in their file until read
+ * ({@linkcode TensorSource}).
  *
  * @module
  */
@@ -28,6 +30,21 @@ export interface TensorOrigin {
   external?: { location: string; offset: number; length: number };
 }
 
+/**
+ * Where a tensor's bytes stay until they are read: `length` bytes at
+ * `offset` of `file`. `read` reads them (each call reads again; it throws
+ * when the file changed since the model was read).
+ */
+export interface TensorSource {
+  /** The file's path, as the reader was given it. */
+  readonly file: string;
+  readonly offset: number;
+  readonly length: number;
+  read(): Uint8Array;
+  /** Throws as `read` would, without reading. */
+  check(): void;
+}
+
 /** Options for {@linkcode Tensor}'s constructor. */
 export interface TensorInit {
   name: string;
@@ -35,6 +52,8 @@ export interface TensorInit {
   dims: readonly number[];
   /** Little-endian element bytes; for `string` tensors use `strings`. */
   bytes?: Uint8Array;
+  /** Instead of `bytes`: where to read them when first asked (see {@linkcode Tensor.bytes}). */
+  source?: TensorSource;
   /** Elements of a `string` tensor, as bytes. */
   strings?: Uint8Array[];
   docString?: string;
@@ -54,28 +73,61 @@ export class Tensor {
   name: string;
   readonly dtype: DType;
   readonly dims: readonly number[];
-  /** Little-endian element bytes (empty for `string` tensors). */
-  readonly bytes: Uint8Array;
+  /**
+   * Where the bytes stay until read, for a tensor read lazily from its file;
+   * writers that can refer to the file (external data) use it without
+   * reading.
+   */
+  readonly source: TensorSource | undefined;
   /** Elements of a `string` tensor. */
   readonly strings: Uint8Array[];
   docString: string;
   /** How the data was stored on disk; writers reuse it when they can. */
   origin: TensorOrigin | undefined;
+  #bytes: Uint8Array | undefined;
+  // A lazy tensor's last read, kept while anyone holds it.
+  #read: WeakRef<Uint8Array> | undefined;
 
   constructor(init: TensorInit) {
     this.name = init.name;
     this.dtype = init.dtype;
     this.dims = [...init.dims];
-    this.bytes = init.bytes ?? new Uint8Array(0);
+    this.source = init.bytes ? undefined : init.source;
+    this.#bytes = this.source ? undefined : init.bytes ?? new Uint8Array(0);
     this.strings = init.strings ?? [];
     this.docString = init.docString ?? "";
     this.origin = init.origin;
     const want = this.size * DTYPE_BYTES[this.dtype];
-    if (this.dtype !== "string" && this.bytes.byteLength !== want) {
+    if (this.dtype !== "string" && this.byteLength !== want) {
       throw new RangeError(
-        `Tensor "${this.name}": ${this.bytes.byteLength} bytes for ${this.dtype}[${this.dims.join(",")}] (expected ${want})`,
+        `Tensor "${this.name}": ${this.byteLength} bytes for ${this.dtype}[${this.dims.join(",")}] (expected ${want})`,
       );
     }
+  }
+
+  /**
+   * Little-endian element bytes (empty for `string` tensors). A lazy
+   * tensor ({@linkcode source}) reads them from its file on first use and
+   * again after the garbage collector has taken the last read: a model
+   * larger than memory is read one tensor at a time by passes that visit
+   * one tensor at a time.
+   */
+  get bytes(): Uint8Array {
+    if (this.#bytes) return this.#bytes;
+    let b = this.#read?.deref();
+    if (!b) {
+      b = this.source!.read();
+      if (b.byteLength !== this.source!.length) {
+        throw new RangeError(`Tensor "${this.name}": read ${b.byteLength} bytes from "${this.source!.file}", expected ${this.source!.length}`);
+      }
+      this.#read = new WeakRef(b);
+    }
+    return b;
+  }
+
+  /** The bytes' length, without reading a lazy tensor. */
+  get byteLength(): number {
+    return this.#bytes ? this.#bytes.byteLength : this.source!.length;
   }
 
   /** Number of elements. */
@@ -119,6 +171,11 @@ export class Tensor {
       for (let i = 0; i < u.length; i++) out[i] = u[i] << 16;
       return new Float32Array(out.buffer);
     }
+    // A lazy float32 tensor not in memory: a read of its own is the new array.
+    if (this.dtype === "float32" && this.source && !this.#bytes && !this.#read?.deref()) {
+      const b = this.source.read();
+      if (b.byteOffset % 4 === 0) return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+    }
     const v = this.view();
     const out = new Float32Array(v.length);
     for (let i = 0; i < v.length; i++) out[i] = Number(v[i]);
@@ -141,6 +198,7 @@ export class Tensor {
 
   /** A tensor with the same dtype and bytes under other dims (a view, no copy). */
   reshape(dims: readonly number[], name = this.name): Tensor {
+    if (this.source && !this.#bytes) return new Tensor({ name, dtype: this.dtype, dims, source: this.source });
     return new Tensor({ name, dtype: this.dtype, dims, bytes: this.bytes, strings: this.strings });
   }
 }

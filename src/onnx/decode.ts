@@ -20,7 +20,7 @@ import { type DType, dtypeFromOnnx } from "../ir/dtype.ts";
 import { type Attribute, Node } from "../ir/node.ts";
 import { CycleError, type Dim, Graph, subgraphsOf, topologicalOrder, type ValueInfo } from "../ir/graph.ts";
 import { Model } from "../ir/model.ts";
-import { shapeSize, Tensor, type TensorOrigin } from "../ir/tensor.ts";
+import { shapeSize, Tensor, type TensorOrigin, type TensorSource } from "../ir/tensor.ts";
 import { DTYPE_BYTES } from "../ir/dtype.ts";
 
 /** Reads `length` bytes at `offset` of an external-data file (length -1: to the end). */
@@ -32,6 +32,30 @@ export interface DecodeOptions {
   source?: string;
   /** Loads external tensor data; without it a model with external data is refused. */
   loadExternal?: ExternalLoader;
+  /** Tensors left where they are until used. */
+  lazy?: LazyOptions;
+}
+
+/**
+ * The external-data location that stands for the model file itself: a
+ * skeleton reader rewrites large raw data to external data there, so the
+ * model decodes without its weights in memory. No real location can be
+ * this (it is not a relative path).
+ */
+export const SELF_LOCATION = "\u0000self";
+
+/** See {@linkcode DecodeOptions.lazy}. */
+export interface LazyOptions {
+  /** External data smaller than this is always held in memory. */
+  minBytes: number;
+  /**
+   * Raw data a skeleton reader left in the model's file: the bytes being
+   * decoded refer to it as external data at {@linkcode SELF_LOCATION}, with
+   * its offset in the file.
+   */
+  self?: (offset: number, length: number) => TensorSource;
+  /** External data: a large tensor's source, in place of `loadExternal` (`length` −1: to the end of the file). */
+  external?: (location: string, offset: number, length: number, tensor: string) => TensorSource;
 }
 
 /**
@@ -60,7 +84,7 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Model 
   if (!proto.graph) fail(proto.irVersion > 0n ? "no graph (truncated file?)" : "not an ONNX model");
   if (proto.irVersion <= 0n) fail("not an ONNX model (no ir_version)");
   if (proto.opsetImport.length === 0) fail("no opset_import (truncated file?)");
-  const ctx: Ctx = { source, fail, loadExternal: opts.loadExternal };
+  const ctx: Ctx = { source, fail, loadExternal: opts.loadExternal, lazy: opts.lazy };
   const graph = decodeGraph(proto.graph!, ctx);
   const opsets = new Map<string, number>();
   for (const o of proto.opsetImport) opsets.set(o.domain, Number(o.version));
@@ -169,6 +193,7 @@ interface Ctx {
   source: string;
   fail: (why: string) => never;
   loadExternal?: ExternalLoader;
+  lazy?: LazyOptions;
 }
 
 function decodeGraph(p: GraphProto, ctx: Ctx): Graph {
@@ -258,6 +283,18 @@ export function decodeTensor(t: TensorProto, ctx: Ctx, label = t.name): Tensor {
     const length = kv.has("length") ? Number(kv.get("length")) : -1;
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < -1) {
       return ctx.fail(`tensor "${label}" has invalid external data offset "${kv.get("offset")}" or length "${kv.get("length")}"`);
+    }
+    if (location === SELF_LOCATION) {
+      // Raw data a skeleton reader left in the model's own file.
+      if (!ctx.lazy?.self || length !== want) return ctx.fail(`tensor "${label}" has external data in "${location}"`);
+      return new Tensor({ ...base, source: ctx.lazy.self(offset, length) });
+    }
+    if (ctx.lazy?.external && (length < 0 || length >= ctx.lazy.minBytes)) {
+      const source = ctx.lazy.external(location, offset, length, label);
+      if (source.length !== want) ctx.fail(`tensor "${label}" has ${source.length} bytes of external data for ${dtype}[${dims.join(",")}], expected ${want}`);
+      if (source.length >= ctx.lazy.minBytes) {
+        return new Tensor({ ...base, source, origin: { external: { location, offset, length: source.length } } });
+      }
     }
     if (!ctx.loadExternal) return ctx.fail(`tensor "${label}" keeps its data in "${location}" and no folder was given to read it from`);
     bytes = ctx.loadExternal(location, offset, length, label);

@@ -40,13 +40,24 @@ export interface ExternalPlan {
   location: string;
   /** Tensors at least this many bytes go external. */
   threshold: number;
+  /**
+   * For a tensor still in its file ({@linkcode Tensor.source}): where the
+   * written model may refer to its bytes as they are (a file name relative
+   * to the model, and the offset of the bytes in it), or `undefined` to
+   * write them to `location` like any other.
+   */
+  refer?: (t: Tensor) => { location: string; offset: number } | undefined;
 }
 
 /** One external-data file to write: ordered chunks at known offsets. */
 export interface ExternalFile {
   location: string;
-  /** Bytes to place at each offset, in increasing offset order. */
-  chunks: { offset: number; bytes: Uint8Array }[];
+  /**
+   * Bytes to place at each offset, in increasing offset order. A lazy
+   * tensor's `bytes` are read when asked for, so a writer that takes one
+   * chunk at a time holds one in memory.
+   */
+  chunks: { offset: number; readonly bytes: Uint8Array }[];
   size: number;
 }
 
@@ -274,17 +285,22 @@ function toTensorProto(t: Tensor, ctx: EncCtx, top = false): TensorProto {
     return p;
   }
   const field = t.origin?.field;
-  if (ctx.plan && ctx.ext && t.bytes.byteLength >= ctx.plan.threshold) {
+  const length = t.byteLength;
+  if (ctx.plan && ctx.ext && length >= ctx.plan.threshold) {
     const ext = ctx.ext;
-    const align = t.bytes.byteLength >= ALIGN_THRESHOLD ? ALIGN : 1;
-    const offset = Math.ceil(ext.size / align) * align;
-    ext.chunks.push({ offset, bytes: t.bytes });
-    ext.size = offset + t.bytes.byteLength;
+    let at = t.source && ctx.plan.refer?.(t);
+    if (!at) {
+      const align = length >= ALIGN_THRESHOLD ? ALIGN : 1;
+      const offset = Math.ceil(ext.size / align) * align;
+      ext.chunks.push(t.source ? { offset, get bytes() { return t.bytes; } } : { offset, bytes: t.bytes });
+      ext.size = offset + length;
+      at = { location: ext.location, offset };
+    }
     p.dataLocation = TensorProto_DataLocation.EXTERNAL;
     p.externalData = [
-      ["location", ext.location],
-      ["offset", String(offset)],
-      ["length", String(t.bytes.byteLength)],
+      ["location", at.location],
+      ["offset", String(at.offset)],
+      ["length", String(length)],
     ].map(([key, value]) => create(StringStringEntryProtoSchema, { key, value }));
   } else if (field && !ctx.plan) {
     // Packed float and double fields hold exactly the little-endian bytes: splice those too.

@@ -72,7 +72,7 @@ for (const m of REAL_MODELS) {
 
 test("splicing keeps unknown fields last and packed float_data as float_data", () => {
   const t = Tensor.fromArray("w", [2048], seededFloats(2048, 3));
-  const typed = new Tensor({ ...t, origin: { field: "float_data" } } as ConstructorParameters<typeof Tensor>[0]);
+  const typed = new Tensor({ name: t.name, dtype: t.dtype, dims: t.dims, bytes: t.bytes, origin: { field: "float_data" } });
   const g = new Graph("g");
   g.inputs = [{ name: "x", dtype: "float32", shape: [2048] }];
   g.outputs = [{ name: "y", dtype: "float32", shape: [2048] }];

@@ -323,7 +323,7 @@ function padInitializer(graph: Graph, e: PadEdit, c: number, to: number, dryRun:
   if (!t || e.axis >= t.dims.length || t.dims[e.axis] !== c) return false;
   if (e.fill === "one" && t.dtype !== "float32" && t.dtype !== "float64") return false;
   if (dryRun) return true;
-  const size = t.bytes.byteLength / Math.max(1, t.size);
+  const size = t.byteLength / Math.max(1, t.size);
   const inner = t.dims.slice(e.axis + 1).reduce((a, b) => a * b, 1) * size;
   const outer = t.dims.slice(0, e.axis).reduce((a, b) => a * b, 1);
   const dims = [...t.dims];

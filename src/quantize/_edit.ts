@@ -60,6 +60,6 @@ export class QdqEditor {
 /** Bytes held by a graph's initializers. */
 export function initializerBytes(graph: Graph): number {
   let n = 0;
-  for (const t of graph.initializers.values()) n += t.bytes.byteLength;
+  for (const t of graph.initializers.values()) n += t.byteLength;
   return n;
 }
