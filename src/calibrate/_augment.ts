@@ -8,7 +8,6 @@ import { cloneModel } from "../ir/clone.ts";
 import type { Model } from "../ir/model.ts";
 import { Node, type NodeInit } from "../ir/node.ts";
 import { Tensor } from "../ir/tensor.ts";
-import { encodeModel } from "../onnx/encode.ts";
 import type { ChannelView } from "./_route.ts";
 
 /** What the augmented model must output. */
@@ -31,9 +30,10 @@ export interface AugmentRequest {
   size: number;
 }
 
-/** An encoded augmented model and the names of its extra outputs and inputs. */
+/** An augmented model and the names of its extra outputs and inputs. */
 export interface Augmented {
-  bytes: Uint8Array;
+  /** A copy of the caller's model (sharing its tensors). */
+  model: Model;
   /**
    * float32 statistics of `extremes`, value after value: [min, max] (a value
    * in neither `channels` nor `channelStats`), its C per-channel minima then
@@ -101,8 +101,8 @@ export function augment(model: Model, req: AugmentRequest): Augmented {
     if (!declared.has(v)) g.outputs.push({ name: v });
     declared.add(v);
   }
-  const out: Augmented = { bytes: new Uint8Array(0), stats: "", sizes: "", starts: "", steps: "" };
-  if (req.extremes.length === 0) return { ...out, bytes: encodeModel(copy).bytes };
+  const out: Augmented = { model: copy, stats: "", sizes: "", starts: "", steps: "" };
+  if (req.extremes.length === 0) return out;
 
   const base = g.uniqueName("edgeq");
   const int64 = (name: string, v: bigint) => {
@@ -207,7 +207,7 @@ export function augment(model: Model, req: AugmentRequest): Augmented {
   out.stats = `${base}.stats`;
   g.nodes = [...top, ...g.nodes, ...added.reverse().flat(), ...tail];
   g.invalidate();
-  return { ...out, bytes: encodeModel(copy).bytes };
+  return out;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { Model } from "../ir/model.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime, Session, SessionOptions, TensorValue } from "../runtime/types.ts";
 import { augment, type Augmented, type AugmentRequest, subsamplePlan, subsampleTake, viewShape } from "./_augment.ts";
+import { openModel } from "./_open.ts";
 import { type ChannelSums, type Reading, wholeReading } from "./_reading.ts";
 import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 
@@ -36,7 +37,7 @@ export interface RunResult {
 /** The sessions of one collection pass. */
 export class Sessions {
   #main?: Session;
-  #aug?: Augmented;
+  #aug?: Omit<Augmented, "model">;
   #full?: Session;
   // Element counts of the sampled values in the last run, which plan the next run's strides.
   #sizes?: number[];
@@ -67,10 +68,9 @@ export class Sessions {
       let n = 0;
       for (const t of Object.values(feeds)) n += t.data.length;
       if (n < PER_CHANNEL_INPUT) this.#req = { ...this.#req, channels: new Map() };
-      const aug = augment(this.#model, this.#req);
-      this.#main = await this.#open(aug.bytes);
-      // ONNX Runtime has its own copy now: keep the names, not a second copy of every weight.
-      this.#aug = { ...aug, bytes: new Uint8Array(0) };
+      const { model, ...names } = augment(this.#model, this.#req);
+      this.#main = await this.#open(model);
+      this.#aug = names;
     }
     const aug = this.#aug!, req = this.#req;
     const fetch = [...req.whole, aug.stats, aug.sizes].filter((n) => n);
@@ -116,7 +116,7 @@ export class Sessions {
   /** Runs sample `id` again on a model that outputs `values` whole. */
   async runWhole(feeds: Record<string, TensorValue>, values: readonly string[], id: string): Promise<Map<string, Reading>> {
     const req = { whole: this.#fallback, extremes: [], sampled: [], channels: new Map(), channelStats: new Map(), size: 0 };
-    this.#full ??= await this.#open(augment(this.#model, req).bytes);
+    this.#full ??= await this.#open(augment(this.#model, req).model);
     const out = await runOn(this.#full, feeds, values, id, feeds);
     return new Map(values.map((v) => [v, wholeReading(v, out[v])]));
   }
@@ -187,14 +187,14 @@ export class Sessions {
     return readings;
   }
 
-  async #open(bytes: Uint8Array): Promise<Session> {
+  async #open(model: Model): Promise<Session> {
     const rt = this.#runtime ?? await getRuntime(DEFAULT_RUNTIME);
-    return rt.createSession(bytes, { graphOptimizationLevel: "all", ...this.#options });
+    return openModel(rt, model, { graphOptimizationLevel: "all", ...this.#options });
   }
 }
 
 /** The element counts of the sampled values and the dims of the channel views, as the graph reported them. */
-function sizesOf(out: Record<string, TensorValue>, aug: Augmented, req: AugmentRequest): { counts: number[]; shapes: number[] } {
+function sizesOf(out: Record<string, TensorValue>, aug: Omit<Augmented, "model">, req: AugmentRequest): { counts: number[]; shapes: number[] } {
   const sizes = out[aug.sizes], k = req.sampled.length;
   let n = k;
   for (const view of req.channelStats.values()) n += viewShape(view).length;

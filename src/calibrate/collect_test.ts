@@ -4,10 +4,13 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Graph, Model, Node, Tensor } from "../ir/mod.ts";
-import { encodeModel, readModel } from "../onnx/mod.ts";
+import { encodeModel, readModel, writeModel } from "../onnx/mod.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { TensorValue } from "../runtime/types.ts";
-import { REAL_MODELS } from "../../tests/fixtures/onnx_models.ts";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { REAL_MODELS, seededFloats, tempDir, twoConvModel } from "../../tests/fixtures/onnx_models.ts";
 import { collect } from "./collect.ts";
 import { calibrate } from "./calibrate.ts";
 import { memoryDataset, uniformArray, wholeTensors } from "./_testing.ts";
@@ -68,6 +71,21 @@ test("min/max of every requested value (graph input, intermediates, outputs) is 
   // Log's −Infinity and NaN went through the full-tensor fallback, counted.
   assert.is(observers[4].nonFinite, finiteExtremes(ref.get("l")!).nonFinite);
   assert.equal(encodeModel(model).bytes, before, "the caller's model changed");
+});
+
+test("a model read lazily calibrates as when read whole (its session opened by path, the folder removed)", async () => {
+  const file = path.join(tempDir(), "two_conv.onnx");
+  writeModel(file, twoConvModel());
+  const lazy = readModel(file, { lazy: true, lazyMinBytes: 8192 });
+  assert.ok(lazy.graph.initializers.get("w1")!.source, "w1 is lazy");
+  const feeds = [0, 1].map((k) => ({ dtype: "float32" as const, dims: [1, 128, 8, 8], data: seededFloats(8192, k + 1) }));
+  const requests = ["c1", "r1", "y"].map((value) => ({ kind: "histogram" as const, value }));
+  const sessions = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("edgeq-session-")).length;
+  const before = sessions();
+  const got = await collect(lazy, memoryDataset("x", feeds), requests);
+  const want = await collect(readModel(file, { lazy: false }), memoryDataset("x", feeds), requests);
+  got.forEach((h, i) => assert.equal([...h.counts], [...want[i].counts], requests[i].value));
+  assert.is(sessions(), before);
 });
 
 test("histograms and channel statistics of fetched values match brute force", async () => {
