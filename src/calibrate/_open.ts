@@ -24,12 +24,9 @@ export async function openModel(runtime: Runtime, model: Model, options: Partial
     return runtime.createSession(encodeModel(model).bytes, options);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-session-"));
-  (globalThis as any).__mark?.("open start");
   try {
     const file = writeModelForRuntime(dir, model);
-    const s = await runtime.createSession(file, { modelName: "the calibration model", ...options });
-    (globalThis as any).__mark?.("open end");
-    return s;
+    return await runtime.createSession(file, { modelName: "the calibration model", ...options });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
