@@ -11,8 +11,7 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ModelProtoSchema, TensorProto_DataLocation } from "./gen/onnx_pb.ts";
 import { encodeModel } from "./encode.ts";
 import { readModel, writeModel } from "./file.ts";
-import { InputError } from "../errors.ts";
-import { runOrt, seededFloats, tempDir, twoConvModel } from "../../tests/fixtures/onnx_models.ts";
+import { runOrt, seededFloats, tempDir, throwsInput, twoConvModel } from "../../tests/fixtures/onnx_models.ts";
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 const MiB = 1 << 20;
@@ -40,17 +39,6 @@ function writeExternal(edit?: (p: ReturnType<typeof fromBinary<typeof ModelProto
     fs.writeFileSync(file, toBinary(ModelProtoSchema, proto));
   }
   return { dir, file };
-}
-
-function throwsInput(fn: () => unknown, message: string): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.instance(e, InputError);
-    assert.is((e as Error).message, message);
-    return;
-  }
-  assert.unreachable(`expected: ${message}`);
 }
 
 test("externalData: true writes <file>.data with location/offset/length, 1 MiB tensors 64 KiB-aligned", () => {

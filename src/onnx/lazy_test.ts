@@ -14,8 +14,7 @@ import { Tensor } from "../ir/tensor.ts";
 import type { Model } from "../ir/model.ts";
 import { encodeModel } from "./encode.ts";
 import { readModel, writeModel, writeModelForRuntime } from "./file.ts";
-import { InputError } from "../errors.ts";
-import { runOrt, seededFloats, tempDir, twoConvModel } from "../../tests/fixtures/onnx_models.ts";
+import { runOrt, seededFloats, tempDir, throwsInput, twoConvModel } from "../../tests/fixtures/onnx_models.ts";
 
 const feeds = { x: { dims: [1, 128, 8, 8], data: seededFloats(128 * 64, 3) } };
 const KiB = 1024;
@@ -37,17 +36,6 @@ function written(): { dir: string; file: string; model: Model } {
   const file = path.join(dir, "model.onnx");
   writeModel(file, model);
   return { dir, file, model };
-}
-
-function throwsInput(fn: () => unknown, message: string): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.instance(e, InputError);
-    assert.is((e as Error).message, message);
-    return;
-  }
-  assert.unreachable(`expected: ${message}`);
 }
 
 test("lazy read: tensors of lazyMinBytes or more (initializers and Constant attributes) stay in the file", async () => {
