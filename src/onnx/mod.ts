@@ -5,4 +5,4 @@
  */
 export { decodeModel, type DecodeOptions, type ExternalLoader } from "./decode.ts";
 export { type Encoded, encodeModel, type ExternalFile, type ExternalPlan } from "./encode.ts";
-export { atomicWrite, readModel, type WriteOptions, writeModel } from "./file.ts";
+export { atomicWrite, type ReadOptions, readModel, type WriteOptions, writeModel } from "./file.ts";
