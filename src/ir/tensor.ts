@@ -116,11 +116,17 @@ export class Tensor {
     if (this.#bytes) return this.#bytes;
     let b = this.#read?.deref();
     if (!b) {
-      b = this.source!.read();
-      if (b.byteLength !== this.source!.length) {
-        throw new RangeError(`Tensor "${this.name}": read ${b.byteLength} bytes from "${this.source!.file}", expected ${this.source!.length}`);
-      }
+      b = this.#load();
       this.#read = new WeakRef(b);
+    }
+    return b;
+  }
+
+  /** A lazy tensor's bytes, read anew. */
+  #load(): Uint8Array {
+    const b = this.source!.read();
+    if (b.byteLength !== this.source!.length) {
+      throw new RangeError(`Tensor "${this.name}": read ${b.byteLength} bytes from "${this.source!.file}", expected ${this.source!.length}`);
     }
     return b;
   }
@@ -173,7 +179,7 @@ export class Tensor {
     }
     // A lazy float32 tensor not in memory: a read of its own is the new array.
     if (this.dtype === "float32" && this.source && !this.#bytes && !this.#read?.deref()) {
-      const b = this.source.read();
+      const b = this.#load();
       if (b.byteOffset % 4 === 0) return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
     }
     const v = this.view();

@@ -273,7 +273,8 @@ export function decodeTensor(t: TensorProto, ctx: Ctx, label = t.name): Tensor {
   const base = { name: t.name, dtype: dtype!, dims, docString: t.docString };
   if (dtype === "string") return new Tensor({ ...base, strings: t.stringData });
   const want = n * DTYPE_BYTES[dtype!];
-  let bytes: Uint8Array;
+  // The data in memory, or (a lazy tensor) where it stays.
+  let bytes: Uint8Array | undefined, source: TensorSource | undefined;
   const origin: TensorOrigin = {};
   if (t.dataLocation === TensorProto_DataLocation.EXTERNAL) {
     const kv = new Map(t.externalData.map((e) => [e.key, e.value]));
@@ -286,19 +287,17 @@ export function decodeTensor(t: TensorProto, ctx: Ctx, label = t.name): Tensor {
     }
     if (location === SELF_LOCATION) {
       // Raw data a skeleton reader left in the model's own file.
-      if (!ctx.lazy?.self || length !== want) return ctx.fail(`tensor "${label}" has external data in "${location}"`);
-      return new Tensor({ ...base, source: ctx.lazy.self(offset, length) });
-    }
-    if (ctx.lazy?.external && (length < 0 || length >= ctx.lazy.minBytes)) {
-      const source = ctx.lazy.external(location, offset, length, label);
-      if (source.length !== want) ctx.fail(`tensor "${label}" has ${source.length} bytes of external data for ${dtype}[${dims.join(",")}], expected ${want}`);
-      if (source.length >= ctx.lazy.minBytes) {
-        return new Tensor({ ...base, source, origin: { external: { location, offset, length: source.length } } });
+      if (!ctx.lazy?.self) return ctx.fail(`tensor "${label}" has external data in "${location}"`);
+      source = ctx.lazy.self(offset, length);
+    } else {
+      if (ctx.lazy?.external && (length < 0 || length >= ctx.lazy.minBytes)) {
+        source = ctx.lazy.external(location, offset, length, label);
+        if (source.length < ctx.lazy.minBytes) source = undefined;
       }
+      if (!source && !ctx.loadExternal) return ctx.fail(`tensor "${label}" keeps its data in "${location}" and no folder was given to read it from`);
+      bytes = source ? undefined : ctx.loadExternal!(location, offset, length, label);
+      origin.external = { location, offset, length: source?.length ?? bytes!.byteLength };
     }
-    if (!ctx.loadExternal) return ctx.fail(`tensor "${label}" keeps its data in "${location}" and no folder was given to read it from`);
-    bytes = ctx.loadExternal(location, offset, length, label);
-    origin.external = { location, offset, length: bytes.byteLength };
   } else if (t.rawData.byteLength > 0 || n === 0) {
     bytes = t.rawData;
   } else {
@@ -311,15 +310,16 @@ export function decodeTensor(t: TensorProto, ctx: Ctx, label = t.name): Tensor {
       origin.field = field;
     }
   }
-  if (bytes.byteLength !== want) {
+  const got = source?.length ?? bytes!.byteLength;
+  if (got !== want) {
     const shape = `${dtype}[${dims.join(",")}]`;
     ctx.fail(
-      bytes.byteLength < want
-        ? `truncated tensor "${label}": ${bytes.byteLength} bytes for ${shape}, expected ${want}`
-        : `tensor "${label}" has ${bytes.byteLength} bytes for ${shape}, expected ${want}`,
+      got < want
+        ? `truncated tensor "${label}": ${got} bytes for ${shape}, expected ${want}`
+        : `tensor "${label}" has ${got} bytes for ${shape}, expected ${want}`,
     );
   }
-  return new Tensor({ ...base, bytes, origin: origin.external || origin.field ? origin : undefined });
+  return new Tensor({ ...base, bytes, source, origin: origin.external || origin.field ? origin : undefined });
 }
 
 type Field = NonNullable<TensorOrigin["field"]>;

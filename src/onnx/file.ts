@@ -47,7 +47,8 @@ export function readModel(file: string, opts: ReadOptions = {}): Model {
   const mode = opts.lazy ?? "auto";
   const minBytes = opts.lazyMinBytes ?? LAZY_MIN_BYTES;
   let bytes: Uint8Array | undefined;
-  let lazy: LazyOptions | undefined = mode === false ? undefined : { minBytes, external: lazyExternal(file) };
+  const external = externalSources(file);
+  let lazy: LazyOptions | undefined = mode === false ? undefined : { minBytes, external };
   try {
     if (lazy) {
       const fd = fs.openSync(file, "r");
@@ -55,7 +56,8 @@ export function readModel(file: string, opts: ReadOptions = {}): Model {
         const st = fs.fstatSync(fd);
         if (mode === true || st.size >= LAZY_FILE_BYTES) {
           bytes = skeleton((at, into) => fs.readSync(fd, into, 0, into.length, at), st.size, minBytes);
-          if (bytes) lazy = { ...lazy, self: fileSource(file, file, { size: st.size, mtimeMs: st.mtimeMs }) };
+          const at = { size: st.size, mtimeMs: st.mtimeMs }, where = `Cannot read model "${file}": "${file}"`;
+          if (bytes) lazy = { ...lazy, self: (offset, length) => fileSource(file, at, offset, length, where) };
         }
       } finally {
         fs.closeSync(fd);
@@ -66,7 +68,8 @@ export function readModel(file: string, opts: ReadOptions = {}): Model {
     if (e instanceof InputError) throw e;
     throw new InputError(`Cannot read model "${file}": ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
   }
-  return decodeModel(bytes, { source: file, loadExternal: externalLoader(file), lazy });
+  const loadExternal: ExternalLoader = (location, offset, length, tensor) => external(location, offset, length, tensor).read();
+  return decodeModel(bytes, { source: file, loadExternal, lazy });
 }
 
 /** What identifies a file's contents cheaply: its size and modification time. */
@@ -75,14 +78,11 @@ interface Stamp {
   mtimeMs: number;
 }
 
-function stamp(file: string): Stamp {
-  const st = fs.statSync(file);
-  return { size: st.size, mtimeMs: st.mtimeMs };
-}
-
-/** Lazy sources in `file` (named `model` in errors), which must still have the stamp it had. */
-function fileSource(model: string, file: string, at: Stamp): (offset: number, length: number) => TensorSource {
-  const where = `Cannot read model "${model}": "${file}"`;
+/**
+ * `length` bytes at `offset` of `file`, which must still have stamp `at`
+ * when read; errors are one line starting with `where`.
+ */
+function fileSource(file: string, at: Stamp, offset: number, length: number, where: string): TensorSource {
   const open = () => {
     let fd: number;
     try {
@@ -97,7 +97,7 @@ function fileSource(model: string, file: string, at: Stamp): (offset: number, le
     }
     return fd;
   };
-  return (offset, length) => ({
+  return {
     file,
     offset,
     length,
@@ -105,6 +105,9 @@ function fileSource(model: string, file: string, at: Stamp): (offset: number, le
       const fd = open();
       try {
         return readAt(fd, offset, length, where);
+      } catch (e) {
+        if (e instanceof InputError) throw e;
+        throw new InputError(`${where} cannot be read (${(e as NodeJS.ErrnoException).code ?? e})`);
       } finally {
         fs.closeSync(fd);
       }
@@ -112,11 +115,15 @@ function fileSource(model: string, file: string, at: Stamp): (offset: number, le
     check() {
       fs.closeSync(open());
     },
-  });
+  };
 }
 
-/** Lazy external data beside `modelFile`: the file is checked now (folder, presence, bounds) and read on use. */
-function lazyExternal(modelFile: string): NonNullable<LazyOptions["external"]> {
+/**
+ * External data beside `modelFile` as sources: the folder, presence and
+ * bounds are checked when asked for (each file stamped once), the bytes
+ * read on use.
+ */
+function externalSources(modelFile: string): NonNullable<LazyOptions["external"]> {
   const stamps = new Map<string, Stamp>();
   return (location, offset, length, tensor) => {
     const where = `Cannot read model "${modelFile}": tensor "${tensor}" external data "${location}"`;
@@ -124,7 +131,8 @@ function lazyExternal(modelFile: string): NonNullable<LazyOptions["external"]> {
     let st = stamps.get(full);
     if (!st) {
       try {
-        st = stamp(full);
+        const { size, mtimeMs } = fs.statSync(full);
+        st = { size, mtimeMs };
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         throw new InputError(`${where} ${code === "ENOENT" ? "is missing" : `cannot be opened (${code ?? e})`}`);
@@ -133,7 +141,7 @@ function lazyExternal(modelFile: string): NonNullable<LazyOptions["external"]> {
     }
     const len = length < 0 ? st.size - offset : length;
     if (offset + len > st.size || len < 0) throw new InputError(`${where} is truncated (needs bytes ${offset}..${offset + len}, file has ${st.size})`);
-    return fileSource(modelFile, full, st)(offset, len);
+    return fileSource(full, st, offset, len, where);
   };
 }
 
@@ -156,34 +164,6 @@ function readAt(fd: number, offset: number, len: number, where: string): Uint8Ar
     done += n;
   }
   return out;
-}
-
-/** Reads external tensor data beside `modelFile`, refusing paths that leave its folder. */
-export function externalLoader(modelFile: string): ExternalLoader {
-  return (location, offset, length, tensor) => {
-    const where = `Cannot read model "${modelFile}": tensor "${tensor}" external data "${location}"`;
-    const full = externalPath(modelFile, location, where);
-    let fd: number;
-    try {
-      fd = fs.openSync(full, "r");
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new InputError(`${where} ${code === "ENOENT" ? "is missing" : `cannot be opened (${code ?? e})`}`);
-    }
-    try {
-      const size = fs.fstatSync(fd).size;
-      const len = length < 0 ? size - offset : length;
-      if (offset + len > size || len < 0) {
-        throw new InputError(`${where} is truncated (needs bytes ${offset}..${offset + len}, file has ${size})`);
-      }
-      return readAt(fd, offset, len, where);
-    } catch (e) {
-      if (e instanceof InputError) throw e;
-      throw new InputError(`${where} cannot be read (${(e as NodeJS.ErrnoException).code ?? e})`);
-    } finally {
-      fs.closeSync(fd);
-    }
-  };
 }
 
 /** Options for {@linkcode writeModel}. */
