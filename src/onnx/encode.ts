@@ -292,7 +292,7 @@ function toTensorProto(t: Tensor, ctx: EncCtx, top = false): TensorProto {
     if (!at) {
       const align = length >= ALIGN_THRESHOLD ? ALIGN : 1;
       const offset = Math.ceil(ext.size / align) * align;
-      ext.chunks.push(t.source ? { offset, get bytes() { return t.bytes; } } : { offset, bytes: t.bytes });
+      ext.chunks.push({ offset, get bytes() { return t.bytes; } });
       ext.size = offset + length;
       at = { location: ext.location, offset };
     }
