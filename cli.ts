@@ -188,6 +188,7 @@ function recipeOptions(cmd: Command): Command {
     .option("--input-value <name=v>", "Freeze an input to a constant, e.g. sr=16000 (repeatable): what depends on it folds away")
     .option("--calib-method <method>", "mse (default), blend (MSE and percentile ranges' geometric mean: fewer bad calibration draws, a worse median), percentile, minmax or entropy")
     .option("--samples <n>", "Use the first N calibration samples (default: all)")
+    .option("--consumer-ranges", "mse: weigh each channel of a value only Conv/MatMul/Gemm read by their weights on it, so its range minimizes their output error (default on; --no-consumer-ranges: every element alike)")
     .option("--histogram-sample <k>", "percentile/entropy/mse: elements per value and sample that histograms read (default 2048; 0 = whole tensors, exact but slower)")
     .option("--preprocess <file>", "Preprocessing spec (JSON) for image folders");
 }
@@ -213,6 +214,7 @@ interface QuantizeFlags {
   calibMethod?: string;
   samples?: string | number;
   histogramSample?: string | number;
+  consumerRanges?: boolean;
   preprocess?: string;
   eval?: string;
   split?: boolean;
@@ -254,6 +256,9 @@ recipeOptions(cli.command("quantize <model>", "Calibrate on --calib and write a 
         `${o.symmetricActivations ? "symmetric " : ""}${o.activations} activations, ${o.bias} bias` +
         `${o.powerOfTwoScales ? ", power-of-two scales" : ""}; ${report.calibration.method} ranges from ${report.samples} samples`,
     );
+    if (report.consumerWeighted.length) {
+      print(`  ${report.consumerWeighted.length} ranges weigh each channel by the weights of the Conv/MatMul/Gemm that read it`);
+    }
     if (report.limited.length) {
       print(`  ${report.limited.length} input ranges end where the ${[...new Set(report.limited.map((l) => l.op))].join("/")} after them saturates on its output grid`);
     }
@@ -550,6 +555,7 @@ async function quantizeFile(
     passes: settings.passes,
     passSettings,
     calibration: { method: method as CalibMethod | undefined, samples, histogramSample },
+    consumerRanges: f.consumerRanges !== false,
   };
   let report: Awaited<ReturnType<typeof quantizeModel>>;
   let mixed: MixedPrecisionReport | undefined;

@@ -7,7 +7,7 @@
  *
  *   npm run bench:data && npm run bench:data:heldout
  *   node --import tsx bench/range_stability.ts [--models rec,det,cls] [--targets npu-int8-only,npu-per-tensor]
- *        [--methods mse,minmax,percentile,mse+smoothquant@auto,mse+unlimited] [--windows 6] [--calib 64] [--det-calib 16] [--eval 600] [--det-eval 60]
+ *        [--methods mse,minmax,percentile,mse+smoothquant@auto,mse+unlimited,mse+unweighted] [--windows 6] [--calib 64] [--det-calib 16] [--eval 600] [--det-eval 60]
  *        [--histogram-sample K] [--eval-data DIR] [--json FILE]
  *
  * `--eval-data` measures on another held-out rendering (default bench/.data/ocr-heldout;
@@ -48,10 +48,12 @@ const variants = opt("--methods", "mse,minmax,percentile").split(",").map((v) =>
   const [method, ...extra] = head.split("+");
   // `+unlimited`: saturating activations' inputs keep their calibrated ranges (limitSaturation: false).
   const unlimited = extra.includes("unlimited");
+  // `+unweighted`: MSE ranges count every element alike (consumerRanges: false).
+  const unweighted = extra.includes("unweighted");
   // `+without-<pass>`: that pass taken out of the target's recipe (`mse+without-ort-cpu-kernels`).
   const without = extra.filter((e) => e.startsWith("without-")).map((e) => e.slice("without-".length)) as PassName[];
-  const added = extra.filter((e) => e !== "unlimited" && !e.startsWith("without-")) as PassName[];
-  return { label: v, method: method as CalibMethod, extra: added, without, unlimited, alpha: alpha === undefined ? undefined : alpha === "auto" ? "auto" as const : Number(alpha) };
+  const added = extra.filter((e) => e !== "unlimited" && e !== "unweighted" && !e.startsWith("without-")) as PassName[];
+  return { label: v, method: method as CalibMethod, extra: added, without, unlimited, unweighted, alpha: alpha === undefined ? undefined : alpha === "auto" ? "auto" as const : Number(alpha) };
 });
 const windows = Number(opt("--windows", "6"));
 const histogramSample = args.includes("--histogram-sample") ? Number(opt("--histogram-sample", "")) : undefined;
@@ -118,7 +120,7 @@ for (const task of TASKS) {
     await normalize(prepared, { shapes: false });
     if (profile.staticShapes) await makeShapesStatic(prepared, { [inputs[0].name]: task.shape });
     const { options, passes } = quantizeOptionsFor(profile);
-    for (const { label: method, method: calibMethod, extra, without, alpha, unlimited } of variants) {
+    for (const { label: method, method: calibMethod, extra, without, alpha, unlimited, unweighted } of variants) {
       const values: Record<string, number>[] = [];
       for (let w = 0; w < windows; w++) {
         const m = cloneModel(prepared);
@@ -129,6 +131,7 @@ for (const task of TASKS) {
           passSettings: alpha === undefined ? undefined : { smoothquantAlpha: alpha },
           calibration: { method: calibMethod, ...(histogramSample === undefined ? {} : { histogramSample }) },
           ...(unlimited ? { limitSaturation: false } : {}),
+          ...(unweighted ? { consumerRanges: false } : {}),
         });
         values.push((await score(encodeModel(m).bytes, held, task.metric, maps.length ? maps : undefined)).metric);
         process.stderr.write(`${task.key} ${target} ${method} window ${w}: ${task.shown.map((k) => pct(values[w][k])).join(" / ")}\n`);

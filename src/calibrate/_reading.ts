@@ -7,7 +7,7 @@ import type { TensorValue } from "../runtime/types.ts";
 import { type Derivation, type MonotoneMap, mapExtremes } from "./_derive.ts";
 import { scanFinite } from "./_scan.ts";
 import { ChannelObserver } from "./channel.ts";
-import { Histogram } from "./histogram.ts";
+import { type ChannelWeights, Histogram } from "./histogram.ts";
 import { MinMaxObserver } from "./minmax.ts";
 
 /** What one sample gave for one value. */
@@ -24,6 +24,9 @@ export interface Reading {
   whole: boolean;
   /** Tensor elements each subsample element stands for (1 when whole). */
   weight: number;
+  /** Where a subsample's elements sit in the flattened tensor: element k at `start + k · step` (absent when whole). */
+  start?: number;
+  step?: number;
   /** Per-channel reductions computed in the graph (values with a channel view). */
   channel?: ChannelSums;
 }
@@ -70,7 +73,7 @@ export function derivedReading(root: Reading, maps: readonly MonotoneMap[], buff
     }
   }
   // Same elements in the same order, but a scalar constant may change the rank: no dims.
-  return { min, max, nonFinite: 0, data, whole: root.whole, weight: root.weight };
+  return { min, max, nonFinite: 0, data, whole: root.whole, weight: root.weight, start: root.start, step: root.step };
 }
 
 // Derived data up to this many elements is kept per value for the values derived from it.
@@ -122,7 +125,8 @@ export function observeReading(observers: readonly AnyObserver[], value: string,
       else obs.observe(r.data, r.dims);
     } else if (obs instanceof Histogram) {
       if (!r.data) throw new Error(`internal: no data read for the histogram of "${value}"`);
-      if (r.whole) obs.observe(r.data);
+      if (obs.channelWeights) observeWeighted(obs, obs.channelWeights, r);
+      else if (r.whole) obs.observe(r.data);
       else obs.observeSubsample(r.data, r.weight, r.min, r.max);
     } else if (r.whole) {
       obs.nonFinite += r.nonFinite;
@@ -131,3 +135,15 @@ export function observeReading(observers: readonly AnyObserver[], value: string,
   }
 }
 
+
+/**
+ * Folds a reading into a histogram whose elements count by their channel's
+ * weight (`w.weights[c]`, the channel of flat position i being
+ * ⌊i / w.inner⌋ mod C), times the elements each stands for.
+ */
+function observeWeighted(h: Histogram, w: ChannelWeights, r: Reading): void {
+  const data = r.data!, C = w.weights.length, start = r.whole ? 0 : r.start ?? 0, step = r.whole ? 1 : r.step ?? 1;
+  const each = new Float64Array(data.length);
+  for (let k = 0, at = start; k < data.length; k++, at += step) each[k] = r.weight * w.weights[Math.floor(at / w.inner) % C];
+  h.observeWeighted(data, each, r.min, r.max);
+}

@@ -179,7 +179,7 @@ export class Sessions {
         v,
         length === 0
           ? { min, max, nonFinite: 0, whole: false, weight: 1, channel }
-          : { min, max, nonFinite: 0, data, whole, weight: whole ? 1 : (n - 2) / length, channel },
+          : { min, max, nonFinite: 0, data, whole, weight: whole ? 1 : (n - 2) / length, start, step, channel },
       );
     }
     if (at !== d.length) throw new Error(`internal: statistics lengths do not add up (${at} ≠ ${d.length})`);

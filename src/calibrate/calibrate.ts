@@ -11,7 +11,7 @@ import { resolveCalibrateOptions } from "./_options.ts";
 import type { ChannelObserver } from "./channel.ts";
 import { collect } from "./collect.ts";
 import { entropyRange } from "./entropy.ts";
-import { Histogram } from "./histogram.ts";
+import { type ChannelWeights, Histogram } from "./histogram.ts";
 import { MinMaxObserver } from "./minmax.ts";
 import { blendRange } from "./blend.ts";
 import { mseRange } from "./mse.ts";
@@ -55,6 +55,8 @@ export async function calibrate(
  * The statistic each of `values` needs for `o.method`, in order: what
  * {@linkcode calibrate} collects, for a caller that collects more in the same
  * pass (recovery passes' requests) and reads ranges with {@linkcode rangeOf}.
+ * A histogram counts a value's elements by the channel weights `weightsOf`
+ * gives it, if any.
  *
  * @example
  * ```ts
@@ -62,12 +64,16 @@ export async function calibrate(
  * const reqs = rangeRequests(["conv1_out"], o); // [{ kind: "histogram", value: "conv1_out", … }]
  * ```
  */
-export function rangeRequests(values: readonly string[], o: CalibrateOptions): StatRequest[] {
-  return values.map((value) =>
-    o.method === "minmax"
-      ? { kind: "minmax", value, movingAverage: o.movingAverage }
-      : { kind: "histogram", value, symmetric: o.symmetric, bins: o.bins }
-  );
+export function rangeRequests(
+  values: readonly string[],
+  o: CalibrateOptions,
+  weightsOf: (value: string) => ChannelWeights | undefined = () => undefined,
+): StatRequest[] {
+  return values.map((value) => {
+    if (o.method === "minmax") return { kind: "minmax", value, movingAverage: o.movingAverage };
+    const channelWeights = weightsOf(value);
+    return { kind: "histogram", value, symmetric: o.symmetric, bins: o.bins, ...(channelWeights && { channelWeights }) };
+  });
 }
 
 /**

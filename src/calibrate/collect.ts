@@ -141,7 +141,7 @@ function createObserver(r: StatRequest): AnyObserver {
     case "minmax":
       return new MinMaxObserver(r.movingAverage ?? 0);
     case "histogram":
-      return new Histogram({ symmetric: r.symmetric ?? false, bins: r.bins ?? 2048 });
+      return new Histogram({ symmetric: r.symmetric ?? false, bins: r.bins ?? 2048, channelWeights: r.channelWeights });
     case "channel":
       return new ChannelObserver(r.axis ?? 1);
   }
@@ -152,7 +152,7 @@ function requestKey(r: StatRequest): string {
     case "minmax":
       return JSON.stringify([r.kind, r.value, r.movingAverage ?? 0]);
     case "histogram":
-      return JSON.stringify([r.kind, r.value, r.symmetric ?? false, r.bins ?? 2048]);
+      return JSON.stringify([r.kind, r.value, r.symmetric ?? false, r.bins ?? 2048, r.channelWeights ?? null]);
     case "channel":
       return JSON.stringify([r.kind, r.value, r.axis ?? 1]);
   }
@@ -194,5 +194,5 @@ function inputReading(value: string, t: TensorValue<"float32">, size: number, of
   if (length === n) return r;
   const sub = new Float32Array(length);
   for (let k = 0, at = start; k < length; k++, at += step) sub[k] = t.data[at];
-  return { ...r, data: sub, dims: undefined, whole: false, weight: (n - 2) / length };
+  return { ...r, data: sub, dims: undefined, whole: false, weight: (n - 2) / length, start, step };
 }

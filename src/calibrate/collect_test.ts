@@ -14,6 +14,7 @@ import { REAL_MODELS, seededFloats, tempDir, twoConvModel } from "../../tests/fi
 import { collect } from "./collect.ts";
 import { calibrate } from "./calibrate.ts";
 import { memoryDataset, uniformArray, wholeTensors } from "./_testing.ts";
+import { subsamplePlan, subsampleTake } from "./_augment.ts";
 
 const DIMS = [1, 4, 6, 6];
 const SIZE = DIMS.reduce((a, b) => a * b, 1);
@@ -108,6 +109,30 @@ test("histograms and channel statistics of fetched values match brute force", as
     assert.is(channel.maxAbs[ch], Math.max(...vals.map(Math.abs)));
     assert.ok(Math.abs(channel.mean()[ch] - vals.reduce((a, b) => a + b, 0) / vals.length) < 1e-6);
   }
+});
+
+test("a weighted histogram counts each element by its channel's weight, whole and subsampled", async () => {
+  const model = smallModel();
+  const feeds = samples(2);
+  const ref = (await wholeTensors(model, feeds, ["r"])).get("r")!;
+  const channelWeights = { inner: 36, weights: [1, 0, 2, 0] };
+  // Whole: every element of channel c counts w_c; each sample's extremes count once more.
+  const [whole] = await collect(model, memoryDataset("x", feeds), [{ kind: "histogram", value: "r", channelWeights }], { histogramSample: 0 });
+  assert.is(whole.total, 2 * (36 * 1 + 36 * 2) + 2 * 2);
+  const top = Math.max(...ref.flatMap((a) => [...a.subarray(0, 36), ...a.subarray(72, 108)]));
+  const above = whole.counts.slice(Math.floor(top / whole.width) + whole.zero + 1).reduce((a, b) => a + b, 0);
+  // Beyond the weighted channels' largest value only the extremes of channels 1 and 3 count (once each per sample at most).
+  assert.ok(above <= 2, `${above} counted above the weighted channels' maximum`);
+  // Subsampled: the element at flat position p counts (n − 2) / length · w_c(p), the positions those collect reads.
+  const [sub] = await collect(model, memoryDataset("x", feeds), [{ kind: "histogram", value: "r", channelWeights: { inner: 36, weights: [1, 0, 0, 0] } }], { histogramSample: 16 });
+  let want = 0;
+  feeds.forEach((_, i) => {
+    const { start, step } = subsamplePlan(SIZE, 16, (i * 7919) % 1_000_003);
+    const { length } = subsampleTake(SIZE, start, step);
+    for (let k = 0; k < length; k++) if (start + k * step < 36) want += (SIZE - 2) / length;
+    want += 2;
+  });
+  assert.ok(Math.abs(sub.total - want) < 1e-9, `${sub.total} vs ${want}`);
 });
 
 test("equal requests share one observer; samples and progress are honoured", async () => {

@@ -10,6 +10,20 @@
 import { scanFinite } from "./_scan.ts";
 
 /**
+ * How much each element of a value counts in its histogram, by channel: the
+ * element at flat position i belongs to channel ⌊i / inner⌋ mod C, C =
+ * `weights.length` (inner = 1 when the channel is the last axis, H·W for
+ * NCHW). Used for ranges that minimize the error a value's consumers see
+ * rather than its own ({@linkcode consumerWeights}).
+ */
+export interface ChannelWeights {
+  /** Elements of one channel's contiguous run in the flattened tensor. */
+  inner: number;
+  /** One non-negative weight per channel. */
+  weights: readonly number[];
+}
+
+/**
  * Counts of |x| (`symmetric`) or x over `bins` equal bins. Zero is always a
  * bin edge, `zero` its index: bin j covers [(j − zero)·width,
  * (j − zero + 1)·width). The range always contains 0, so a widening keeps 0
@@ -49,7 +63,10 @@ export class Histogram {
   #unitHi = -1;
   #unitCount = 0;
 
-  constructor(opts: { symmetric?: boolean; bins?: number } = {}) {
+  /** Per-channel weights of the values observed (see {@linkcode ChannelWeights}), when the histogram counts by them. */
+  readonly channelWeights?: ChannelWeights;
+
+  constructor(opts: { symmetric?: boolean; bins?: number; channelWeights?: ChannelWeights } = {}) {
     const bins = opts.bins ?? 2048;
     if (!Number.isInteger(bins) || bins < 2 || bins > 1 << 20) {
       throw new RangeError(`Invalid histogram bins ${bins}: expected an integer from 2 to 1048576`);
@@ -57,6 +74,7 @@ export class Histogram {
     this.bins = bins;
     this.symmetric = opts.symmetric ?? false;
     this.#counts = new Float64Array(bins);
+    if (opts.channelWeights) this.channelWeights = opts.channelWeights;
   }
 
   /**
@@ -116,6 +134,32 @@ export class Histogram {
     if (tmin < 0 || tmax >= this.bins) this.#widen(tmin, tmax);
     this.#binDirect(ENDS, 1);
     this.#binSample(data, weight, min, max);
+  }
+
+  /**
+   * Folds in values of one sample's tensor, each counting `weights[k]`,
+   * whose exact extremes over the whole tensor are `min` and `max` (counted
+   * once each, as {@linkcode observeSubsample} counts them).
+   */
+  observeWeighted(data: Float32Array, weights: Float64Array, min: number, max: number): void {
+    this.observeSubsample(EMPTY, 1, min, max);
+    if (this.width === 0) {
+      for (let k = 0; k < data.length; k++) this.#pendingZeros += weights[k];
+      for (let k = 0; k < data.length; k++) this.total += weights[k];
+      return;
+    }
+    const B = this.bins, counts = this.#counts, inv = 1 / this.width, z = this.zero;
+    for (let k = 0; k < data.length; k++) {
+      const x = data[k];
+      if (x - x !== 0) {
+        this.nonFinite += weights[k];
+        continue;
+      }
+      // Inside [min, max], so on the grid but for rounding at its ends.
+      const a = this.symmetric ? Math.abs(x) * inv : x * inv + z;
+      counts[a < 0 ? 0 : a >= B ? B - 1 : a | 0] += weights[k];
+      this.total += weights[k];
+    }
   }
 
   /**
@@ -332,6 +376,7 @@ export class Histogram {
 
 // The two extremes of a subsampled tensor, counted like a tiny tensor.
 const ENDS = new Float32Array(2);
+const EMPTY = new Float32Array(0);
 
 // Widening factors above this re-grid instead of merging runs of k bins.
 const MAX_FACTOR = 2 ** 20;

@@ -138,4 +138,19 @@ test("bins outside 2 … 2^20 are refused", () => {
   assert.throws(() => new Histogram({ bins: 2.5 }), /bins/);
 });
 
+test("observeWeighted counts each value by its weight, and the extremes once, as observeSubsample does", () => {
+  const weighted = new Histogram({ bins: 64 });
+  weighted.observeWeighted(new Float32Array([0.5, 1.5, -1, NaN]), new Float64Array([2, 0, 1, 3]), -1, 3);
+  const repeated = new Histogram({ bins: 64 });
+  repeated.observeSubsample(new Float32Array([0.5, 0.5, -1]), 1, -1, 3);
+  assert.equal([...weighted.counts], [...repeated.counts]);
+  assert.is(weighted.total, 5);
+  assert.is(weighted.nonFinite, 3);
+  // All zeros: pending at 0 with their weights (and the two extremes) until a range opens.
+  const zeros = new Histogram({ bins: 8 });
+  zeros.observeWeighted(new Float32Array([0, 0]), new Float64Array([2, 3]), 0, 0);
+  zeros.observe(new Float32Array([1]));
+  assert.is(zeros.counts[zeros.zero], 2 + 5);
+});
+
 test.run();

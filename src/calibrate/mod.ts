@@ -27,7 +27,7 @@ export { calibrate, rangeOf, rangeRequests } from "./calibrate.ts";
 export { resolveCalibrateOptions } from "./_options.ts";
 export { collect, type ObserverOf, type Observers } from "./collect.ts";
 export { MinMaxObserver } from "./minmax.ts";
-export { Histogram } from "./histogram.ts";
+export { type ChannelWeights, Histogram } from "./histogram.ts";
 export { ChannelObserver } from "./channel.ts";
 export { percentileRange, quantile } from "./percentile.ts";
 export { entropyRange, type EntropyOptions } from "./entropy.ts";

@@ -6,6 +6,7 @@
  * @module
  */
 import type { SessionOptions } from "../runtime/types.ts";
+import type { ChannelWeights } from "./histogram.ts";
 
 /** How a tensor's range is chosen from what calibration observed. */
 export type CalibMethod = "minmax" | "percentile" | "entropy" | "mse" | "blend";
@@ -91,6 +92,8 @@ export interface HistogramRequest {
   symmetric?: boolean;
   /** @default 2048 */
   bins?: number;
+  /** Count each element by its channel's weight (e.g. its consumers' {@linkcode consumerWeights}). @default every element 1 */
+  channelWeights?: ChannelWeights;
 }
 
 /** Per-channel max |x| and mean of a value ({@linkcode ChannelObserver}). */

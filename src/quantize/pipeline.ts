@@ -44,6 +44,7 @@ import { quantize, type QuantizeReport } from "./quantize.ts";
 import { resolveQuantizeOptions } from "./options.ts";
 import { quantizeOptionsFor } from "./target_options.ts";
 import { limitSaturatingInputs, type SaturationLimit } from "./saturation.ts";
+import { consumerWeights } from "./consumer_weights.ts";
 import { activationParams, activationQRange, wideType } from "./params.ts";
 import type { QuantizeOptions } from "./types.ts";
 import { constantQuantizer, weightQuantizer } from "./_simulate.ts";
@@ -86,6 +87,12 @@ export interface QuantizeModelOptions extends QuantizeOptions {
    * quantized output still changes (see `limitSaturatingInputs`). Default: true.
    */
   limitSaturation?: boolean;
+  /**
+   * MSE ranges of values that only linear ops read (Conv, ConvTranspose,
+   * MatMul, Gemm) minimize the error those ops' outputs see: each element
+   * counts by its channel's weights in them (see `consumerWeights`). Default: true.
+   */
+  consumerRanges?: boolean;
 }
 
 /** What {@linkcode quantizeModel} did, step by step. */
@@ -101,6 +108,8 @@ export interface QuantizeModelReport {
   calibration: Pick<CalibrateOptions, "method" | "symmetric" | "histogramSample" | "percentile" | "bins">;
   /** Input ranges narrowed to where a Sigmoid, Tanh or HardSigmoid after them can still change its quantized output. */
   limited: SaturationLimit[];
+  /** Values whose MSE range counts each element by its consumers' channel weights. */
+  consumerWeighted: string[];
   quantize: QuantizeReport;
   /**
    * Wall time of each step in milliseconds; `statistics` the extra passes
@@ -191,7 +200,10 @@ export async function quantizeModel(
 
   const t1 = performance.now();
   const calibrated = stage("calibrated");
-  const { observers, lookup } = await collectFor(calibrated, rangeRequests(plan.activations, c), "calibrate");
+  const weighted = c.method === "mse" && opts.consumerRanges !== false;
+  const requests = rangeRequests(plan.activations, c, weighted ? (v) => consumerWeights(model.graph, v) : undefined);
+  const { observers, lookup } = await collectFor(calibrated, requests, "calibrate");
+  const consumerWeighted = requests.flatMap((r) => r.kind === "histogram" && r.channelWeights ? [r.value] : []);
   const ranges = new Map<string, Range>();
   // 16-bit values search their range over 65536 levels, where clipping rarely pays.
   const wide = new Set(q.wideActivations ?? []);
@@ -236,6 +248,7 @@ export async function quantizeModel(
     samples: c.samples,
     calibration: { method: c.method, symmetric: c.symmetric, histogramSample: c.histogramSample, percentile: c.percentile, bins: c.bins },
     limited,
+    consumerWeighted,
     quantize: report,
     ms,
   };
