@@ -102,6 +102,8 @@ interface Recipe {
   settings?: Partial<PassSettings>;
   /** `limitSaturation: false`: saturating activations' inputs keep their calibrated ranges. */
   unlimited?: boolean;
+  /** `consumerRanges: false`: MSE ranges count every element alike. */
+  unweighted?: boolean;
   /** Cumulative rows chain their Δ to the row before; alternatives to `base`. */
   base?: string;
 }
@@ -112,8 +114,9 @@ function recipes(profile: TargetProfile): Recipe[] {
   const fus = { label: "+ fusions", passes: ["fusions", ...GUARD] as PassName[], method: "minmax" as const };
   const cle = { label: "+ CLE", passes: ["fusions", "cross-layer-equalization", ...GUARD] as PassName[], method: "minmax" as const };
   const bc = { label: "+ bias correction", passes: ["fusions", "cross-layer-equalization", ...GUARD, "bias-correction"] as PassName[], method: "minmax" as const };
-  const rs = { ...bc, label: "+ range selection (MSE)", method: "mse" as const };
-  const rows: Recipe[] = [core, fus, cle, bc, rs];
+  const mse = { ...bc, label: "+ range selection (MSE)", method: "mse" as const, unweighted: true };
+  const rs = { ...mse, label: "+ consumer-weighted MSE ranges", unweighted: false };
+  const rows: Recipe[] = [core, fus, cle, bc, mse, rs];
   const after = rs.label;
   rows.push({ ...rs, label: "  without saturation limits", unlimited: true, base: after });
   rows.push({ ...rs, label: "  without bias correction", passes: rs.passes.filter((p) => p !== "bias-correction"), base: after });
@@ -207,7 +210,7 @@ for (const task of TASKS) {
       const model: Model = cloneModel(prepared);
       let report: QuantizeModelReport;
       try {
-        report = await quantizeModel(model, calib, { ...options, profile, passes: r.passes, passSettings: r.settings, calibration: { method: r.method, ...(histogramSample === undefined ? {} : { histogramSample }) }, ...(r.unlimited ? { limitSaturation: false } : {}) });
+        report = await quantizeModel(model, calib, { ...options, profile, passes: r.passes, passSettings: r.settings, calibration: { method: r.method, ...(histogramSample === undefined ? {} : { histogramSample }) }, ...(r.unlimited ? { limitSaturation: false } : {}), ...(r.unweighted ? { consumerRanges: false } : {}) });
       } catch (e) {
         rows.push({ model: task.key, target, recipe: r.label, error: (e as Error).message });
         continue;

@@ -19,8 +19,10 @@ export interface Reading {
   nonFinite: number;
   /** The whole tensor (`whole`), a subsample, or nothing (extremes only). */
   data?: Float32Array;
-  /** Shape of the whole tensor. */
+  /** Shape of the whole tensor (whole readings). */
   dims?: readonly number[];
+  /** Shape of the tensor a subsample was taken from, when known (graph inputs). */
+  shape?: readonly number[];
   whole: boolean;
   /** Tensor elements each subsample element stands for (1 when whole). */
   weight: number;
@@ -40,6 +42,8 @@ export interface ChannelSums {
   sumSq?: Float32Array;
   /** Elements in each channel. */
   perChannel: number;
+  /** Elements of one contiguous run of a channel in the flattened tensor (the product of the dims after its axis). */
+  run: number;
 }
 
 /** Any observer the collector creates. */
@@ -143,7 +147,10 @@ export function observeReading(observers: readonly AnyObserver[], value: string,
  */
 function observeWeighted(h: Histogram, w: ChannelWeights, r: Reading): void {
   const data = r.data!, C = w.weights.length, start = r.whole ? 0 : r.start ?? 0, step = r.whole ? 1 : r.step ?? 1;
+  const dims = r.dims ?? r.shape;
+  const inner = w.inner ?? r.channel?.run ?? (dims && dims[1] === C ? dims.slice(2).reduce((a, b) => a * b, 1) : undefined);
+  if (inner === undefined) throw new Error(`internal: no channel layout for a weighted histogram`);
   const each = new Float64Array(data.length);
-  for (let k = 0, at = start; k < data.length; k++, at += step) each[k] = r.weight * w.weights[Math.floor(at / w.inner) % C];
+  for (let k = 0, at = start; k < data.length; k++, at += step) each[k] = r.weight * w.weights[Math.floor(at / inner) % C];
   h.observeWeighted(data, each, r.min, r.max);
 }

@@ -161,7 +161,9 @@ export class Sessions {
         for (let j = dims; j < dims + rank; j++) n *= shapes[j];
         dims += rank;
         for (let j = 0; j < c; j++) if (sum[j] - sum[j] !== 0 || (sumSq && sumSq[j] - sumSq[j] !== 0)) nan = true;
-        channel = { min: d.subarray(at, at + c), max: d.subarray(at + c, at + 2 * c), sum, sumSq, perChannel: n / c };
+        // The view is [d0 … C, rest] (axis ≥ 0, rest = the dims after the channel) or [rest, C].
+        const run = view.axis < 0 ? 1 : shapes[dims - 1];
+        channel = { min: d.subarray(at, at + c), max: d.subarray(at + c, at + 2 * c), sum, sumSq, perChannel: n / c, run };
       }
       if (nan) min = max = NaN;
       at += (view ? (view.squares ? 4 : 3) : 2) * c;

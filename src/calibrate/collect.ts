@@ -79,6 +79,12 @@ export async function collect<const R extends readonly StatRequest[]>(
     }
     return obs;
   });
+  // A weighted histogram whose channel runs depend on the sample's dims reads them from a channel view (axis 1).
+  for (const r of requests) {
+    if (r.kind === "histogram" && r.channelWeights && r.channelWeights.inner === undefined) {
+      requested.get(r.value)!.push({ kind: "channel", value: r.value, axis: 1, channels: r.channelWeights.weights.length });
+    }
+  }
 
   // Subsampling needs Slice with steps (opset 10), channel views Reshape with a shape input (opset 5);
   // older models read those values whole.
@@ -194,5 +200,5 @@ function inputReading(value: string, t: TensorValue<"float32">, size: number, of
   if (length === n) return r;
   const sub = new Float32Array(length);
   for (let k = 0, at = start; k < length; k++, at += step) sub[k] = t.data[at];
-  return { ...r, data: sub, dims: undefined, whole: false, weight: (n - 2) / length, start, step };
+  return { ...r, data: sub, dims: undefined, shape: t.dims, whole: false, weight: (n - 2) / length, start, step };
 }

@@ -135,6 +135,23 @@ test("a weighted histogram counts each element by its channel's weight, whole an
   assert.ok(Math.abs(sub.total - want) < 1e-9, `${sub.total} vs ${want}`);
 });
 
+test("a weighted histogram without a run length reads it from the running shape: as with the static one, on a dynamic-shape model", async () => {
+  const model = smallModel();
+  model.graph.inputs[0].shape = ["N", 4, "H", "W"];
+  model.graph.outputs.forEach((o) => (o.shape = undefined));
+  const feeds = samples(2);
+  for (const histogramSample of [0, 16]) {
+    const weights = [1, 0, 2, 0.5];
+    const [dynamic, fixed] = await collect(model, memoryDataset("x", feeds), [
+      { kind: "histogram", value: "r", channelWeights: { weights } },
+      { kind: "histogram", value: "r", channelWeights: { inner: 36, weights } },
+    ], { histogramSample });
+    assert.ok(dynamic !== fixed);
+    assert.equal([...dynamic.counts], [...fixed.counts], `histogramSample ${histogramSample}`);
+    assert.is(dynamic.total, fixed.total);
+  }
+});
+
 test("equal requests share one observer; samples and progress are honoured", async () => {
   const model = smallModel();
   const progress: string[] = [];

@@ -14,11 +14,16 @@ import { scanFinite } from "./_scan.ts";
  * element at flat position i belongs to channel ⌊i / inner⌋ mod C, C =
  * `weights.length` (inner = 1 when the channel is the last axis, H·W for
  * NCHW). Used for ranges that minimize the error a value's consumers see
- * rather than its own ({@linkcode consumerWeights}).
+ * rather than its own (`consumerWeights` in src/quantize).
  */
 export interface ChannelWeights {
-  /** Elements of one channel's contiguous run in the flattened tensor. */
-  inner: number;
+  /**
+   * Elements of one channel's contiguous run in the flattened tensor.
+   * Absent: the channel is axis 1 and the run is whatever the dims after it
+   * hold on each sample (the collector reads the value's shape as it runs;
+   * for models whose spatial dims are dynamic).
+   */
+  inner?: number;
   /** One non-negative weight per channel. */
   weights: readonly number[];
 }

@@ -23,9 +23,10 @@ import type { Node } from "../ir/node.ts";
  * with constant weights (Conv, ConvTranspose, MatMul with a 2-D weight, Gemm
  * without transA), reads it as its data input, and agrees on its channel
  * count and layout; the weights are ‖W_c‖² summed over the consumers,
- * scaled to a mean of 1. Undefined otherwise, and when a Conv's input has no
- * static shape (its channel runs' length is then unknown), is a graph output
- * (its own error is seen), or every weight is 0.
+ * scaled to a mean of 1. A Conv's input of no static shape leaves `inner`
+ * out (calibration reads the runs' length from the running shapes).
+ * Undefined otherwise, and when the value is a graph output (its own error
+ * is seen) or every weight is 0.
  *
  * @example
  * ```ts
@@ -36,7 +37,7 @@ import type { Node } from "../ir/node.ts";
 export function consumerWeights(g: Graph, value: string): ChannelWeights | undefined {
   const readers = g.consumers(value);
   if (readers.length === 0 || g.isOutput(value)) return undefined;
-  let sum: Float64Array | undefined, inner = 0;
+  let sum: Float64Array | undefined, inner: number | undefined;
   for (const n of readers) {
     const w = linearWeights(g, n, value);
     if (!w || (sum && (w.energy.length !== sum.length || w.inner !== inner))) return undefined;
@@ -46,11 +47,11 @@ export function consumerWeights(g: Graph, value: string): ChannelWeights | undef
   const total = sum!.reduce((a, b) => a + b, 0);
   if (!(total > 0) || !Number.isFinite(total)) return undefined;
   const scale = sum!.length / total;
-  return { inner, weights: Array.from(sum!, (e) => e * scale) };
+  return { ...(inner !== undefined && { inner }), weights: Array.from(sum!, (e) => e * scale) };
 }
 
 /** ‖W_c‖² per input channel of a linear consumer `n` of `value`, and the length of a channel's run. */
-function linearWeights(g: Graph, n: Node, value: string): { energy: Float64Array; inner: number } | undefined {
+function linearWeights(g: Graph, n: Node, value: string): { energy: Float64Array; inner?: number } | undefined {
   if (n.inputs[0] !== value || n.inputs.slice(1).includes(value)) return undefined;
   const W = g.constant(n.inputs[1] ?? "");
   if (!W || W.dtype !== "float32") return undefined;
@@ -58,10 +59,12 @@ function linearWeights(g: Graph, n: Node, value: string): { energy: Float64Array
   switch (n.opType) {
     case "Conv":
     case "ConvTranspose": {
+      // Without a static shape the channel runs' length is read as calibration runs (inner absent).
       const dims = staticShape(g, value);
-      if (!dims || dims.length !== W.dims.length || !dims.every((d) => typeof d === "number" && d > 0)) return undefined;
-      const C = dims[1] as number, inner = (dims as number[]).slice(2).reduce((a, b) => a * b, 1);
+      if (dims && dims.length !== W.dims.length) return undefined;
       const G = n.attrInt("group", 1);
+      const C = dims ? dims[1] : n.opType === "Conv" ? W.dims[1] * G : W.dims[0];
+      const inner = dims?.slice(2).reduce((a, b) => a * b, 1);
       const energy = new Float64Array(C);
       if (n.opType === "Conv") {
         // W [M, C/G, k…]: output channel m reads input channels of its group.
