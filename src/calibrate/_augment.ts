@@ -26,6 +26,12 @@ export interface AugmentRequest {
    * which also gives their extremes (these take precedence over `channels`).
    */
   channelStats: ReadonlyMap<string, ChannelView>;
+  /**
+   * Sampled values (not in `channelStats`) whose channel runs' length is
+   * read as the model runs, with their channel counts: their dim 0 (the
+   * batch) is output, so that a run holds n / (batch · C) elements.
+   */
+  runs: ReadonlyMap<string, number>;
   /** Subsample size, for the caller's plans ({@linkcode subsamplePlan}); the graph takes strides as inputs. */
   size: number;
 }
@@ -43,9 +49,9 @@ export interface Augmented {
    */
   stats: string;
   /**
-   * int64: the element counts of `sampled`, in order, then the shape of each
-   * `channelStats` value's view ({@linkcode viewShape}'s length each), in
-   * order; "" when neither.
+   * int64: the element counts of `sampled`, in order, then, value after
+   * value, the shape of a `channelStats` value's view ({@linkcode viewShape}'s
+   * length) or a `runs` value's dim 0; "" when none.
    */
   sizes: string;
   /** int64 [k] inputs: where each of the k `sampled` values starts and its stride (see {@linkcode subsamplePlan}); "" when none. */
@@ -186,6 +192,7 @@ export function augment(model: Model, req: AugmentRequest): Augmented {
       const keep = { keepdims: { type: "int" as const, value: 1 } };
       stats.push(add("ReduceMin", "min", [flat], keep), add("ReduceMax", "max", [flat], keep));
     }
+    if (!view && req.runs.has(v)) shapes.push(add("Gather", "batch", [add("Shape", "shape", [v]), ints("first", [0])], { axis: { type: "int", value: 0 } }));
     if (sampled.has(v)) {
       const n = add("Shape", "n", [flat]);
       counts.push(n);

@@ -23,6 +23,8 @@ export interface Reading {
   dims?: readonly number[];
   /** Shape of the tensor a subsample was taken from, when known (graph inputs). */
   shape?: readonly number[];
+  /** Elements of one contiguous run of a channel (axis 1) in the flattened tensor, when the graph reported it. */
+  run?: number;
   whole: boolean;
   /** Tensor elements each subsample element stands for (1 when whole). */
   weight: number;
@@ -148,8 +150,8 @@ export function observeReading(observers: readonly AnyObserver[], value: string,
 function observeWeighted(h: Histogram, w: ChannelWeights, r: Reading): void {
   const data = r.data!, C = w.weights.length, start = r.whole ? 0 : r.start ?? 0, step = r.whole ? 1 : r.step ?? 1;
   const dims = r.dims ?? r.shape;
-  const inner = w.inner ?? r.channel?.run ?? (dims && dims[1] === C ? dims.slice(2).reduce((a, b) => a * b, 1) : undefined);
-  if (inner === undefined) throw new Error(`internal: no channel layout for a weighted histogram`);
+  const inner = w.inner ?? r.run ?? r.channel?.run ?? (dims && dims[1] === C ? dims.slice(2).reduce((a, b) => a * b, 1) : undefined);
+  if (inner === undefined || !Number.isInteger(inner) || inner < 1) throw new Error(`internal: no channel layout for a weighted histogram`);
   const each = new Float64Array(data.length);
   for (let k = 0, at = start; k < data.length; k++, at += step) each[k] = r.weight * w.weights[Math.floor(at / inner) % C];
   h.observeWeighted(data, each, r.min, r.max);

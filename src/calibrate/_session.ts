@@ -115,7 +115,7 @@ export class Sessions {
 
   /** Runs sample `id` again on a model that outputs `values` whole. */
   async runWhole(feeds: Record<string, TensorValue>, values: readonly string[], id: string): Promise<Map<string, Reading>> {
-    const req = { whole: this.#fallback, extremes: [], sampled: [], channels: new Map(), channelStats: new Map(), size: 0 };
+    const req = { whole: this.#fallback, extremes: [], sampled: [], channels: new Map(), channelStats: new Map(), runs: new Map(), size: 0 };
     this.#full ??= await this.#open(augment(this.#model, req).model);
     const out = await runOn(this.#full, feeds, values, id, feeds);
     return new Map(values.map((v) => [v, wholeReading(v, out[v])]));
@@ -165,6 +165,7 @@ export class Sessions {
         const run = view.axis < 0 ? 1 : shapes[dims - 1];
         channel = { min: d.subarray(at, at + c), max: d.subarray(at + c, at + 2 * c), sum, sumSq, perChannel: n / c, run };
       }
+      const batch = !view && req.runs.has(v) ? shapes[dims++] : undefined;
       if (nan) min = max = NaN;
       at += (view ? (view.squares ? 4 : 3) : 2) * c;
       if (!sampled.has(v)) {
@@ -181,7 +182,7 @@ export class Sessions {
         v,
         length === 0
           ? { min, max, nonFinite: 0, whole: false, weight: 1, channel }
-          : { min, max, nonFinite: 0, data, whole, weight: whole ? 1 : (n - 2) / length, start, step, channel },
+          : { min, max, nonFinite: 0, data, whole, weight: whole ? 1 : (n - 2) / length, start, step, channel, ...(batch && { run: n / (batch * req.runs.get(v)!) }) },
       );
     }
     if (at !== d.length) throw new Error(`internal: statistics lengths do not add up (${at} ≠ ${d.length})`);
@@ -200,6 +201,7 @@ function sizesOf(out: Record<string, TensorValue>, aug: Omit<Augmented, "model">
   const sizes = out[aug.sizes], k = req.sampled.length;
   let n = k;
   for (const view of req.channelStats.values()) n += viewShape(view).length;
+  n += req.runs.size;
   if (sizes?.dtype !== "int64" || sizes.data.length !== n) throw new Error(`internal: ONNX Runtime returned no subsample sizes`);
   const all = Array.from(sizes.data, Number);
   return { counts: all.slice(0, k), shapes: all.slice(k) };

@@ -79,12 +79,6 @@ export async function collect<const R extends readonly StatRequest[]>(
     }
     return obs;
   });
-  // A weighted histogram whose channel runs depend on the sample's dims reads them from a channel view (axis 1).
-  for (const r of requests) {
-    if (r.kind === "histogram" && r.channelWeights && r.channelWeights.inner === undefined) {
-      requested.get(r.value)!.push({ kind: "channel", value: r.value, axis: 1, channels: r.channelWeights.weights.length });
-    }
-  }
 
   // Subsampling needs Slice with steps (opset 10), channel views Reshape with a shape input (opset 5);
   // older models read those values whole.
@@ -99,6 +93,12 @@ export async function collect<const R extends readonly StatRequest[]>(
     sampled: routes.sampled,
     channels,
     channelStats: routes.channelStats,
+    // A weighted histogram whose channel runs depend on the sample's dims (no channel view gives them) reads the batch dim.
+    runs: new Map(requests.flatMap((r) =>
+      r.kind === "histogram" && r.channelWeights && r.channelWeights.inner === undefined && routes.sampled.includes(r.value) && !routes.channelStats.has(r.value)
+        ? [[r.value, r.channelWeights!.weights.length] as const]
+        : []
+    )),
     size: o.histogramSample,
   };
   const session = new Sessions(model, request, reread, o.session, runtime);

@@ -139,15 +139,16 @@ test("a weighted histogram without a run length reads it from the running shape:
   const model = smallModel();
   model.graph.inputs[0].shape = ["N", 4, "H", "W"];
   model.graph.outputs.forEach((o) => (o.shape = undefined));
-  const feeds = samples(2);
-  for (const histogramSample of [0, 16]) {
+  // Batches of 1 and of 2: a run is n / (batch · C) elements.
+  const batched = [0, 1].map((i) => ({ dtype: "float32" as const, dims: [2, 4, 6, 6], data: uniformArray(2 * SIZE, 300 + i, -1, 2) }));
+  for (const [histogramSample, feeds] of [[0, samples(2)], [16, samples(2)], [16, batched]] as const) {
     const weights = [1, 0, 2, 0.5];
     const [dynamic, fixed] = await collect(model, memoryDataset("x", feeds), [
       { kind: "histogram", value: "r", channelWeights: { weights } },
       { kind: "histogram", value: "r", channelWeights: { inner: 36, weights } },
     ], { histogramSample });
     assert.ok(dynamic !== fixed);
-    assert.equal([...dynamic.counts], [...fixed.counts], `histogramSample ${histogramSample}`);
+    assert.equal([...dynamic.counts], [...fixed.counts], `histogramSample ${histogramSample}, batch ${feeds[0].dims[0]}`);
     assert.is(dynamic.total, fixed.total);
   }
 });
