@@ -79,7 +79,7 @@ export function derivedReading(root: Reading, maps: readonly MonotoneMap[], buff
     }
   }
   // Same elements in the same order, but a scalar constant may change the rank: no dims.
-  return { min, max, nonFinite: 0, data, whole: root.whole, weight: root.weight, start: root.start, step: root.step };
+  return { min, max, nonFinite: 0, data, whole: root.whole, weight: root.weight, start: root.start, step: root.step, run: root.run, shape: root.dims ?? root.shape };
 }
 
 // Derived data up to this many elements is kept per value for the values derived from it.
@@ -131,8 +131,8 @@ export function observeReading(observers: readonly AnyObserver[], value: string,
       else obs.observe(r.data, r.dims);
     } else if (obs instanceof Histogram) {
       if (!r.data) throw new Error(`internal: no data read for the histogram of "${value}"`);
-      if (obs.channelWeights) observeWeighted(obs, obs.channelWeights, r);
-      else if (r.whole) obs.observe(r.data);
+      if (obs.channelWeights && observeWeighted(obs, obs.channelWeights, r)) continue;
+      if (r.whole) obs.observe(r.data);
       else obs.observeSubsample(r.data, r.weight, r.min, r.max);
     } else if (r.whole) {
       obs.nonFinite += r.nonFinite;
@@ -145,14 +145,16 @@ export function observeReading(observers: readonly AnyObserver[], value: string,
 /**
  * Folds a reading into a histogram whose elements count by their channel's
  * weight (`w.weights[c]`, the channel of flat position i being
- * ⌊i / w.inner⌋ mod C), times the elements each stands for.
+ * ⌊i / w.inner⌋ mod C), times the elements each stands for. False (nothing
+ * observed) when the reading does not tell the channel runs.
  */
-function observeWeighted(h: Histogram, w: ChannelWeights, r: Reading): void {
+function observeWeighted(h: Histogram, w: ChannelWeights, r: Reading): boolean {
   const data = r.data!, C = w.weights.length, start = r.whole ? 0 : r.start ?? 0, step = r.whole ? 1 : r.step ?? 1;
   const dims = r.dims ?? r.shape;
   const inner = w.inner ?? r.run ?? r.channel?.run ?? (dims && dims[1] === C ? dims.slice(2).reduce((a, b) => a * b, 1) : undefined);
-  if (inner === undefined || !Number.isInteger(inner) || inner < 1) throw new Error(`internal: no channel layout for a weighted histogram`);
+  if (inner === undefined || !Number.isInteger(inner) || inner < 1) return false;
   const each = new Float64Array(data.length);
   for (let k = 0, at = start; k < data.length; k++, at += step) each[k] = r.weight * w.weights[Math.floor(at / inner) % C];
   h.observeWeighted(data, each, r.min, r.max);
+  return true;
 }

@@ -94,11 +94,13 @@ export async function collect<const R extends readonly StatRequest[]>(
     channels,
     channelStats: routes.channelStats,
     // A weighted histogram whose channel runs depend on the sample's dims (no channel view gives them) reads the batch dim.
-    runs: new Map(requests.flatMap((r) =>
-      r.kind === "histogram" && r.channelWeights && r.channelWeights.inner === undefined && routes.sampled.includes(r.value) && !routes.channelStats.has(r.value)
-        ? [[r.value, r.channelWeights!.weights.length] as const]
-        : []
-    )),
+    // (A derived value's reading is its root's, element for element: the root's batch serves it.)
+    runs: new Map(requests.flatMap((r) => {
+      const root = routes.derived.get(r.value)?.root ?? r.value;
+      return r.kind === "histogram" && r.channelWeights && r.channelWeights.inner === undefined && routes.sampled.includes(root) && !routes.channelStats.has(root)
+        ? [[root, r.channelWeights.weights.length] as const]
+        : [];
+    })),
     size: o.histogramSample,
   };
   const session = new Sessions(model, request, reread, o.session, runtime);

@@ -143,9 +143,11 @@ test("a weighted histogram without a run length reads it from the running shape:
   const batched = [0, 1].map((i) => ({ dtype: "float32" as const, dims: [2, 4, 6, 6], data: uniformArray(2 * SIZE, 300 + i, -1, 2) }));
   for (const [histogramSample, feeds] of [[0, samples(2)], [16, samples(2)], [16, batched]] as const) {
     const weights = [1, 0, 2, 0.5];
+    // c's histogram makes r = Relu(c) a value derived from c's reading: c's batch serves r.
     const [dynamic, fixed] = await collect(model, memoryDataset("x", feeds), [
       { kind: "histogram", value: "r", channelWeights: { weights } },
       { kind: "histogram", value: "r", channelWeights: { inner: 36, weights } },
+      { kind: "histogram", value: "c" },
     ], { histogramSample });
     assert.ok(dynamic !== fixed);
     assert.equal([...dynamic.counts], [...fixed.counts], `histogramSample ${histogramSample}, batch ${feeds[0].dims[0]}`);
