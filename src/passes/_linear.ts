@@ -81,14 +81,17 @@ export function linearOf(graph: Graph, node: Node): Linear | undefined {
   return undefined;
 }
 
-// Channel indexes by weight tensor and layout: a pass reads one weight's ranges, then scales it.
-const indexes = new WeakMap<Tensor, Map<string, [Int32Array, Int32Array]>>();
+// Channel indexes by layout and weight shape (all they depend on), the most recently used few:
+// a pass reads a weight's ranges, scales it (a new tensor of the same shape) and reads it again.
+const indexes = new Map<string, [Int32Array, Int32Array]>();
+const KEPT_INDEXES = 8;
 
 /**
  * A Linear whose per-element channel index is built on first use and kept
- * with its weight tensor: most callers only ask whether a node is linear
- * and how many channels it has, and the index of a 6625-class MatMul is
- * 800 000 entries.
+ * by shape: most callers only ask whether a node is linear and how many
+ * channels it has, and the index of a 6625-class MatMul is 800 000
+ * entries, which a scaled copy of the weight or another layer of the same
+ * shape reuses rather than rebuilds.
  */
 function withIndex(
   l: Omit<Linear, "outOf" | "inOf">,
@@ -96,15 +99,16 @@ function withIndex(
   layout: string,
   fill: (outOf: Int32Array, inOf: Int32Array) => void,
 ): Linear {
+  const key = `${layout}:${w.dims.join("x")}`;
   const build = () => {
-    let byLayout = indexes.get(w);
-    if (!byLayout) indexes.set(w, byLayout = new Map());
-    let index = byLayout.get(layout);
-    if (!index) {
+    let index = indexes.get(key);
+    if (index) indexes.delete(key);
+    else {
       index = [new Int32Array(w.size), new Int32Array(w.size)];
       fill(index[0], index[1]);
-      byLayout.set(layout, index);
+      if (indexes.size >= KEPT_INDEXES) indexes.delete(indexes.keys().next().value!);
     }
+    indexes.set(key, index);
     return index;
   };
   return Object.defineProperties(l, {
