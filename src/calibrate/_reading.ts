@@ -141,7 +141,6 @@ export function observeReading(observers: readonly AnyObserver[], value: string,
   }
 }
 
-
 /**
  * Folds a reading into a histogram whose elements count by their channel's
  * weight (`w.weights[c]`, the channel of flat position i being
