@@ -378,8 +378,8 @@ interface QuantizeOutcome {
   model: Model;
   /** The float model as the quantizer read it (after the graph passes), when asked for (`keepFloat`). */
   floatGraph: Model | undefined;
-  /** The FP32 model with the frozen inputs, when asked for (`--eval` or `keepFp32`). */
-  fp32: Uint8Array | undefined;
+  /** The FP32 model with the frozen inputs, when asked for (`--eval` or `keepFp32`): a copy sharing the file's tensors. */
+  fp32: Model | undefined;
   fixedShapes: Record<string, { from: (number | string | null)[] | null; to: number[]; source: string }>;
   inputValues: Record<string, number[]>;
   splitReport: { unsupported: SplitPlan["unsupported"]; head: string[]; tail: string[]; files: Record<string, string>; cut: SplitModels["cut"] } | undefined;
@@ -494,7 +494,8 @@ async function quantizeFile(
   let model = readModel(file);
   const frozen = freezeInputs(model, inputValues);
   // The FP32 reference (with the frozen inputs), before normalization changes the model: only --eval reads it.
-  const fp32 = f.eval || mode.keepFp32 ? encodeModel(model).bytes : undefined;
+  // A copy shares the tensors (a large model's stay in its file), so it costs no second copy of the weights.
+  const fp32 = f.eval || mode.keepFp32 ? cloneModel(model) : undefined;
   const early = Object.keys(inputShapes).length || Object.keys(frozen).length || profile ? await normalize(model, { shapes: false }) : undefined;
   // After folding: an inlined branch's nodes (with their fresh names) may be excluded too.
   const unknown = exclude.find((name) => !model.graph.nodes.some((n) => n.name === name));
@@ -568,7 +569,7 @@ async function quantizeFile(
     const chosen = await mixedPrecision({
       maxDrop,
       mode: spareMode,
-      fp32: fp32!,
+      fp32: encodeModel(fp32!).bytes,
       data: evalData!,
       rankData: calib,
       metric: taskMetric ? { name: `${f.metric} ${METRIC_KEYS[f.metric!]}`, task: { factory: taskMetric, key: METRIC_KEYS[f.metric!] } } : { name: "top-1 agreement with FP32" },
@@ -626,7 +627,7 @@ async function quantizeFile(
     for (const side of ["head", "tail"] as const) if (parts?.[side]) writeModel(partFiles[side], parts[side]!);
   }
   const evaluation = evalData && !mode.noEval
-    ? await compareModels(fp32!, encodeModel(model).bytes, evalData, {
+    ? await compareModels(fp32!, model, evalData, {
       metrics: taskMetric ? { [f.metric!]: taskMetric } : {},
       onProgress: (done, total) => progress("evaluating", done, total),
     })
@@ -806,7 +807,7 @@ recipeOptions(cli.command("sweep <model>", "SmoothQuant α sweep: quantize at ea
         const flags: QuantizeFlags = { ...f, eval: undefined, perChannel: g === "per-channel", perTensor: g === "per-tensor", smoothquantAlpha: alpha === null ? undefined : String(alpha), withoutSmoothquant: alpha === null };
         const q = await quantizeFile(file, flags, { write: false, keepFp32: true, noEval: true });
         data ??= await openDataset(f.eval, q.model.graph.inputs.filter((v) => !q.model.graph.initializers.has(v.name)), { preprocess: q.preprocess });
-        const evaluation = await compareModels(q.fp32!, encodeModel(q.model).bytes, data, { metrics: taskMetric ? { [f.metric!]: taskMetric } : {} });
+        const evaluation = await compareModels(q.fp32!, q.model, data, { metrics: taskMetric ? { [f.metric!]: taskMetric } : {} });
         const value = taskMetric ? evaluation.metrics.find((m) => m.name === METRIC_KEYS[f.metric!])?.quantized ?? NaN : evaluation.outputs[0]?.top1Agreement ?? NaN;
         points.push({ granularity: g, alpha, value, model: q.model, evaluation });
         done++;
@@ -886,7 +887,7 @@ recipeOptions(cli.command("bundle <model>", "Quantize (or take --quantized), eva
       const q = await quantizeFile(file, f, { write: false, keepFp32: true, keepFloat: true, noEval: true });
       reference = q.floatGraph && encodeModel(q.floatGraph).bytes;
       passes = q.report.passes.map((p) => ({ pass: p.pass, summary: p.summary, nodes: p.nodes }));
-      fp32 = q.fp32!;
+      fp32 = encodeModel(q.fp32!).bytes;
       int8 = encodeModel(q.parts?.device ?? q.model).bytes;
       if (q.parts) {
         const { head, tail, cut } = q.parts;

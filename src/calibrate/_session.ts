@@ -13,7 +13,7 @@ import type { Model } from "../ir/model.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime, Session, SessionOptions, TensorValue } from "../runtime/types.ts";
 import { augment, type Augmented, type AugmentRequest, subsamplePlan, subsampleTake, viewShape } from "./_augment.ts";
-import { openModel } from "./_open.ts";
+import { openModel } from "../runtime/open_model.ts";
 import { type ChannelSums, type Reading, wholeReading } from "./_reading.ts";
 import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 
@@ -192,7 +192,7 @@ export class Sessions {
 
   async #open(model: Model): Promise<Session> {
     const rt = this.#runtime ?? await getRuntime(DEFAULT_RUNTIME);
-    return openModel(rt, model, { graphOptimizationLevel: "all", ...this.#options });
+    return openModel(rt, model, { graphOptimizationLevel: "all", modelName: "the calibration model", ...this.#options });
   }
 }
 

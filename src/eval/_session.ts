@@ -7,7 +7,7 @@
 import { InputError } from "../errors.ts";
 import { Model } from "../ir/model.ts";
 import { float16ToFloat32 } from "../ir/tensor.ts";
-import { encodeModel } from "../onnx/encode.ts";
+import { openModel } from "../runtime/open_model.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime, RuntimeName, Session, SessionOptions, TensorValue } from "../runtime/types.ts";
 import type { Dataset } from "../data/types.ts";
@@ -33,7 +33,7 @@ export async function openPair(
   models: readonly [ModelSource, ModelSource],
   options: Partial<SessionOptions>,
 ): Promise<[Session, Session]> {
-  const open = (m: ModelSource) => runtime.createSession(m instanceof Model ? encodeModel(m).bytes : m, options);
+  const open = (m: ModelSource) => (m instanceof Model ? openModel(runtime, m, options) : runtime.createSession(m, options));
   const a = await open(models[0]);
   try {
     return [a, await open(models[1])];

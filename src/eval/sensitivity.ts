@@ -18,7 +18,7 @@
 import type { Dataset } from "../data/types.ts";
 import { InputError } from "../errors.ts";
 import type { Model } from "../ir/model.ts";
-import { encodeModel } from "../onnx/encode.ts";
+import { openModel } from "../runtime/open_model.ts";
 import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 import type { Runtime, RuntimeName, TensorValue } from "../runtime/types.ts";
 import { floatData, resolveRuntime, sampleCount } from "./_session.ts";
@@ -97,7 +97,7 @@ export async function analyzeSensitivity(
   const samples = sampleCount(data, opts.samples ?? 8, "analyze sensitivity");
   const { model, units } = switchableModel(fp32Graph, quantized);
   const runtime = await resolveRuntime(opts.runtime ?? DEFAULT_RUNTIME);
-  const session = await runtime.createSession(encodeModel(model).bytes);
+  const session = await openModel(runtime, model, {});
   let runs = 0;
   try {
     const masks = units.map((u) => u.mask);

@@ -1,6 +1,8 @@
 /**
- * Opening a model built in memory (an augmented copy) on a runtime. Private
- * to src/calibrate/.
+ * Opening a model built in memory (an augmented calibration copy, a model to
+ * compare) on a runtime without a second copy of its weights.
+ *
+ * @module
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -8,7 +10,7 @@ import * as path from "node:path";
 import type { Model } from "../ir/model.ts";
 import { encodeModel } from "../onnx/encode.ts";
 import { writeModelForRuntime } from "../onnx/file.ts";
-import type { Runtime, Session, SessionOptions } from "../runtime/types.ts";
+import type { Runtime, Session, SessionOptions } from "./types.ts";
 
 /**
  * A session on `model`. ONNX Runtime takes a model's bytes in one piece, so
@@ -26,7 +28,7 @@ export async function openModel(runtime: Runtime, model: Model, options: Partial
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgeq-session-"));
   try {
     const file = writeModelForRuntime(dir, model);
-    return await runtime.createSession(file, { modelName: "the calibration model", ...options });
+    return await runtime.createSession(file, { modelName: "the model", ...options });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
