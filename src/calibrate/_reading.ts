@@ -152,8 +152,24 @@ function observeWeighted(h: Histogram, w: ChannelWeights, r: Reading): boolean {
   const dims = r.dims ?? r.shape;
   const inner = w.inner ?? r.run ?? r.channel?.run ?? (dims && dims[1] === C ? dims.slice(2).reduce((a, b) => a * b, 1) : undefined);
   if (inner === undefined || !Number.isInteger(inner) || inner < 1) return false;
-  const each = new Float64Array(data.length);
-  for (let k = 0, at = start; k < data.length; k++, at += step) each[k] = r.weight * w.weights[Math.floor(at / inner) % C];
+  if (weightScratch.length < data.length) weightScratch = new Float64Array(data.length);
+  const each = weightScratch.subarray(0, data.length), ws = w.weights;
+  // Position start + k·step lies in channel ⌊at / inner⌋ mod C: stepped without a division per element.
+  const dc = Math.floor(step / inner) % C, dr = step % inner;
+  let c = Math.floor(start / inner) % C, rem = start % inner;
+  for (let k = 0; k < data.length; k++) {
+    each[k] = r.weight * ws[c];
+    rem += dr;
+    c += dc;
+    if (rem >= inner) {
+      rem -= inner;
+      c++;
+    }
+    if (c >= C) c -= C;
+  }
   h.observeWeighted(data, each, r.min, r.max);
   return true;
 }
+
+// Per-element weights of the reading being folded in (observeWeighted does not keep them).
+let weightScratch = new Float64Array(0);
