@@ -182,7 +182,7 @@ function recipeOptions(cmd: Command): Command {
     .option("--bias-correction", "Correct the mean output shift of weight rounding (--no-bias-correction off)")
     .option("--bias-guard", "Raise weight scales where an int32 bias would overflow (--no-bias-guard off)")
     .option("--gptq", "Optimal weight rounding (GPTQ): one more pass over the data, then each layer rounded to the least output error (--no-gptq off)")
-    .option("--ort-cpu-kernels", "Rewrite the QDQ model for ONNX Runtime's CPU integer kernels: depthwise channels padded to 16, HardSwish/HardSigmoid without float ops (default on cpu-mixed, off with --analyze and --max-drop; --no-ort-cpu-kernels off)")
+    .option("--ort-cpu-kernels", "Rewrite the QDQ model for ONNX Runtime's CPU integer kernels: depthwise channels padded to 16, HardSwish/HardSigmoid without float ops (default on cpu-mixed; --no-ort-cpu-kernels off)")
     .option("--max-drop <x>", "Mixed precision: keep the fewest layers float that hold the drop on --eval within x points of the metric (0.5 = half a point; float-fallback targets only)")
     .option("--input-shape <name=dims>", "Fix an input's dims, e.g. x=1,3,48,320 (repeatable; default on static-shape targets: the calibration samples' shape)")
     .option("--input-value <name=v>", "Freeze an input to a constant, e.g. sr=16000 (repeatable): what depends on it folds away")
@@ -298,7 +298,8 @@ async function sensitivityOf(q: QuantizeOutcome, f: QuantizeFlags, samples = 8, 
   const inputs = q.model.graph.inputs.filter((v) => !q.model.graph.initializers.has(v.name));
   const data = await openDataset(f.eval ?? f.calib!, inputs, { preprocess: q.preprocess });
   const progress = progressLine();
-  const r = await analyzeSensitivity(q.floatGraph!, q.model, data, { samples, views, onProgress: (d: number, t: number) => progress("analyzing", d, t) });
+  // The float graph matches the QDQ model before a runtime's rewrites value by value.
+  const r = await analyzeSensitivity(q.floatGraph!, q.qdqGraph ?? q.model, data, { samples, views, onProgress: (d: number, t: number) => progress("analyzing", d, t) });
   progress("");
   return { ...r, data: f.eval ? `${r.samples} held-out samples of ${f.eval}` : `${r.samples} calibration samples (give --eval for held-out ones)` };
 }
@@ -378,6 +379,8 @@ interface QuantizeOutcome {
   model: Model;
   /** The float model as the quantizer read it (after the graph passes), when asked for (`keepFloat`). */
   floatGraph: Model | undefined;
+  /** The QDQ model before a runtime's rewrites (the `lower` passes), which `floatGraph` matches value by value (`keepFloat`). */
+  qdqGraph: Model | undefined;
   /** The FP32 model with the frozen inputs, when asked for (`--eval` or `keepFp32`): a copy sharing the file's tensors. */
   fp32: Model | undefined;
   fixedShapes: Record<string, { from: (number | string | null)[] | null; to: number[]; source: string }>;
@@ -454,9 +457,6 @@ async function quantizeFile(
   set("bias-overflow-guard", switched("bias-guard"));
   set("gptq", switched("gptq"));
   set("ort-cpu-kernels", switched("ort-cpu-kernels"));
-  // Sensitivity rankings (analyze, --analyze, --max-drop) match the quantized graph with the float one
-  // value by value; the runtime rewrite (padded channels, shifted gate inputs) would break that.
-  if ((mode.keepFloat && !mode.keepFp32) || maxDrop !== undefined) passes["ort-cpu-kernels"] = false;
   if (exclude.length || keepFloat.length) passes["float-fallback"] = true;
   const inputShapes = parseInputShapes(list(f.inputShape));
   const inputValues = parseInputValues(list(f.inputValue));
@@ -549,7 +549,7 @@ async function quantizeFile(
   calib ??= await openCalib();
   const evalData = f.eval ? await openDataset(f.eval, inputs, { preprocess }) : undefined;
   const progress = progressLine();
-  let floatGraph: Model | undefined;
+  let floatGraph: Model | undefined, qdqGraph: Model | undefined;
   const quantizeOpts = {
     ...options,
     profile: profile ?? loadTarget("cpu-mixed"),
@@ -564,6 +564,7 @@ async function quantizeFile(
     const prepared = cloneModel(model);
     const reports = new Map<Model, Awaited<ReturnType<typeof quantizeModel>>>();
     const floats = new Map<Model, Model>();
+    const qdqs = new Map<Model, Model>();
     // Integer-only targets that also run 16-bit activations widen instead of keeping float.
     const spareMode = quantizeOpts.profile.floatFallback ? "float" : "wide";
     const chosen = await mixedPrecision({
@@ -575,17 +576,19 @@ async function quantizeFile(
       metric: taskMetric ? { name: `${f.metric} ${METRIC_KEYS[f.metric!]}`, task: { factory: taskMetric, key: METRIC_KEYS[f.metric!] } } : { name: "top-1 agreement with FP32" },
       quantize: async ({ float, wide }) => {
         const m = cloneModel(prepared);
-        let fg: Model | undefined;
+        let fg: Model | undefined, qg: Model | undefined;
         const r = await quantizeModel(m, calib!, {
           ...quantizeOpts,
           exclude: [...options.exclude, ...float],
           floatOutputs: float,
           wideActivations: wide,
           onFloatGraph: (x) => (fg = x),
+          onQdqGraph: (x) => (qg = x),
         });
         reports.set(m, r);
         floats.set(m, fg!);
-        return { model: m, floatGraph: fg! };
+        qdqs.set(m, qg!);
+        return { model: m, floatGraph: fg!, qdqGraph: qg };
       },
       onAnalysis: (d, t) => progress("ranking nodes", d, t),
       // A trial is a quantization and an evaluation (seconds each): one line per trial, as progress.
@@ -596,12 +599,14 @@ async function quantizeFile(
     model = chosen.model;
     report = reports.get(model)!;
     floatGraph = mode.keepFloat ? floats.get(model) : undefined;
+    qdqGraph = mode.keepFloat ? qdqs.get(model) : undefined;
     mixed = chosen.report;
   } else {
     report = await quantizeModel(model, calib, {
       ...quantizeOpts,
       onProgress: (step, done, total) => step === "calibrate" && progress("calibrating", done, total),
       onFloatGraph: mode.keepFloat ? (m) => (floatGraph = m) : undefined,
+      onQdqGraph: mode.keepFloat ? (m) => (qdqGraph = m) : undefined,
     });
   }
   progress("");
@@ -646,7 +651,7 @@ async function quantizeFile(
     }
     : undefined;
   return {
-    file, out, target, profile, model, fp32, floatGraph, fixedShapes, inputValues, splitReport, parts, partFiles, report, validation, evaluation, early, preprocess,
+    file, out, target, profile, model, fp32, floatGraph, qdqGraph, fixedShapes, inputValues, splitReport, parts, partFiles, report, validation, evaluation, early, preprocess,
     settings: { passes: settings.passes },
     mixed,
   };

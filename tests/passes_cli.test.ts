@@ -83,8 +83,9 @@ test("--max-drop on cpu-mixed: the drop is measured on --eval with the task metr
   const held = clsFolder(12, "eval", 5, { prefix: "edgeq-passes-cli-mp" });
   const r = await edgeq("quantize", CLS, "--calib", calib, "-o", path.join(tmp, "mp.onnx"), "--target", "cpu-mixed", "--max-drop", "0.5", "--eval", held, "--metric", "classifier", "--json");
   assert.is(r.code, 0, r.stderr);
-  const { mixedPrecision: m } = JSON.parse(r.stdout);
+  const { mixedPrecision: m, passes } = JSON.parse(r.stdout);
   assert.equal([m.met, m.metric, m.maxDrop, m.float, m.trials.length], [true, "classifier accuracy", 0.005, [], 1]);
+  assert.ok(passes.some((p: { pass: string }) => p.pass === "ort-cpu-kernels"), "the written model keeps the CPU rewrite");
   assert.ok(m.drop <= 0.005, `drop ${m.drop}`);
   assert.ok(m.fp32 > 0.9, `FP32 accuracy ${m.fp32} on the labels`);
   const text = await edgeq("quantize", CLS, "--calib", calib, "-o", path.join(tmp, "mp2.onnx"), "--max-drop", "0.5", "--eval", held);
@@ -112,6 +113,10 @@ test("analyze ranks the nodes by what keeping each float gains, on the data give
   const sens = (q as unknown as { sensitivity: { samples: number; data: string; nodes: { aloneDb: number; gainDb: number }[] } }).sensitivity;
   assert.equal([sens.samples, sens.data], [6, "6 calibration samples (give --eval for held-out ones)"]);
   assert.ok(sens.nodes.length > 20 && sens.nodes.every((n) => typeof n.aloneDb === "number" && typeof n.gainDb === "number"), "both views");
+  // On cpu-mixed the ranking reads the QDQ model before the CPU rewrite; the written model has the rewrite.
+  const cpu = await quantize("analyzed-cpu.onnx", "--target", "cpu-mixed", "--analyze") as unknown as { passes: { pass: string }[]; sensitivity: { nodes: { node: string }[] } };
+  assert.ok(cpu.passes.some((p) => p.pass === "ort-cpu-kernels"), "ort-cpu-kernels ran");
+  assert.ok(cpu.sensitivity.nodes.length > 20, `${cpu.sensitivity.nodes.length} nodes ranked`);
   const bad = await edgeq("analyze", CLS, "--calib", calib, "--view", "sideways");
   assert.is(bad.code, 2);
   assert.is(bad.stderr, 'edgeq: Option --view must be both, float or alone, got "sideways"\n');

@@ -45,10 +45,11 @@ export interface MixedPrecisionOptions {
   mode?: "float" | "wide";
   /**
    * Quantizes afresh with `float` (node names) kept float or `wide`
-   * (activation values) in 16 bits, as the mode says; gives the model and
-   * the float graph it read.
+   * (activation values) in 16 bits, as the mode says; gives the model, the
+   * float graph it read and, when a runtime's rewrites changed the model
+   * after QDQ insertion, the QDQ model before them (what the ranking reads).
    */
-  quantize: (spare: { float: readonly string[]; wide: readonly string[] }) => Promise<{ model: Model; floatGraph: Model }>;
+  quantize: (spare: { float: readonly string[]; wide: readonly string[] }) => Promise<{ model: Model; floatGraph: Model; qdqGraph?: Model }>;
   /** Samples the sensitivity analysis reads (of `rankData`, default the held-out data). Default 8. */
   rankSamples?: number;
   rankData?: Dataset;
@@ -136,7 +137,8 @@ export async function mixedPrecision(o: MixedPrecisionOptions): Promise<{ model:
   tried.set(0, { model: first.model, drop: drop0, score: score0 });
   const ta = performance.now();
   if (drop0 > o.maxDrop) {
-    const r = await analyzeSensitivity(first.floatGraph, first.model, o.rankData ?? o.data, { samples: o.rankSamples, runtime, views: "float", onProgress: o.onAnalysis });
+    // The ranking matches float and QDQ values by name: the QDQ model before a runtime's rewrites, when there is one.
+    const r = await analyzeSensitivity(first.floatGraph, first.qdqGraph ?? first.model, o.rankData ?? o.data, { samples: o.rankSamples, runtime, views: "float", onProgress: o.onAnalysis });
     // What can be spared (a node to keep float, which a graph input's rounding is not; an activation
     // to widen), most gained first. Nodes whose gain alone is nil stay in the list: where the damage
     // is spread thin, many must go together.

@@ -78,6 +78,12 @@ export interface QuantizeModelOptions extends QuantizeOptions {
    * for per-layer errors (reports, bundles). Default: none (no copy made).
    */
   onFloatGraph?: (model: Model) => void;
+  /**
+   * Called with a copy of the QDQ model before the `lower` passes rewrite it
+   * for a runtime's kernels: the graph `onFloatGraph`'s copy matches value by
+   * value (per-layer errors, sensitivity rankings). Default: none (no copy made).
+   */
+  onQdqGraph?: (model: Model) => void;
   /** The passes to run (any order; the pipeline orders them). Default: the profile's default recipe. */
   passes: readonly PassName[];
   /** Settings of the passes; defaults as in `PassSettings`. */
@@ -239,6 +245,7 @@ export async function quantizeModel(
   if (guard) reports.push(guardReport(report));
   // Rewrites of the QDQ graph for a runtime's kernels: the quantized model is their input.
   ctx.activations = { dtype: q.activations, symmetric: q.symmetricActivations, powerOfTwo: q.powerOfTwoScales };
+  if (opts.onQdqGraph) opts.onQdqGraph(cloneModel(model));
   await run(stage("lower"), noStats);
   ms.total = performance.now() - t0;
   return {
