@@ -90,7 +90,8 @@ export interface QuantizeModelOptions extends QuantizeOptions {
   passSettings: Partial<PassSettings>;
   /**
    * Narrow the input ranges of Sigmoid, Tanh and HardSigmoid to where their
-   * quantized output still changes (see `limitSaturatingInputs`). Default: true.
+   * quantized output still changes, and a HardSwish's or Relu's lower end to
+   * where its output stops being 0 (see `limitSaturatingInputs`). Default: true.
    */
   limitSaturation?: boolean;
   /**

@@ -1,6 +1,7 @@
 /**
  * Input ranges of saturating activations (Sigmoid, Tanh, HardSigmoid)
- * limited to where their quantized output can still change.
+ * limited to where their quantized output can still change, and those of
+ * HardSwish and Relu to where their output stops being exactly 0 (−3, 0).
  *
  * Past a point, every input gives an output that rounds to the top (or
  * bottom) of the output's grid: σ(x) rounds to 1.0 on a uint8 [0, 1] grid
@@ -47,7 +48,8 @@ export interface Grid {
 /**
  * Narrows, in `ranges`, the input range of every Sigmoid, Tanh and
  * HardSigmoid whose output has a range too, to the inputs whose output
- * does not round to an end of its grid. `grid(v, range)` is the grid value
+ * does not round to an end of its grid; a HardSwish's or Relu's lower end to
+ * −3 or 0, below which every input gives 0. `grid(v, range)` is the grid value
  * v will be stored on, given its calibrated range. `shared` holds the
  * values that reuse another's parameters (their names, and the names they
  * reuse): those keep their ranges. Returns what changed.
@@ -68,11 +70,22 @@ export function limitSaturatingInputs(
 ): SaturationLimit[] {
   const out: SaturationLimit[] = [];
   for (const node of graph.nodes) {
-    const f = activationOf(node);
-    if (!f) continue;
     const [x, y] = [node.inputs[0], node.outputs[0]];
     const rx = ranges.get(x), ry = ranges.get(y);
     if (!rx || !ry || shared.has(x) || graph.isOutput(x) || graph.consumers(x).length !== 1) continue;
+    // HardSwish is 0 at and below −3 (x·relu6(x + 3)/6), Relu at and below 0: a lower end past that
+    // spends levels on inputs whose output is exactly 0.
+    const floor = node.domain === "" && node.inputs.length === 1 ? FLOORS[node.opType] : undefined;
+    if (floor !== undefined) {
+      if (rx.min < floor && floor < rx.max) {
+        const to = { min: floor, max: rx.max };
+        ranges.set(x, to);
+        out.push({ node: node.label, op: node.opType, value: x, from: rx, to });
+      }
+      continue;
+    }
+    const f = activationOf(node);
+    if (!f) continue;
     const gy = grid(y, ry);
     const quarter = gy.step / 4;
     if (!(quarter > 0)) continue;
@@ -88,6 +101,9 @@ export function limitSaturatingInputs(
   }
   return out;
 }
+
+/** Where an activation's output becomes exactly 0 for every input below. */
+const FLOORS: Readonly<Record<string, number>> = { HardSwish: -3, Relu: 0 };
 
 /** The activation's bounds (what it tends to at −∞ and +∞) and its inverse between them, for the ops this module knows. */
 function activationOf(node: Node): { inf: number; sup: number; inverse: (y: number) => number } | undefined {

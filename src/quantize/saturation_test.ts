@@ -61,6 +61,22 @@ S("HardSigmoid: its input range ends at the points where it clips (α, β of the
   assert.ok(r16.get("logit")!.max > r.get("logit")!.max && r16.get("logit")!.max < 3);
 });
 
+S("HardSwish and Relu: the lower end stops where the output is 0 for every input below (−3, 0); the upper end stays", () => {
+  for (const [op, floor] of [["HardSwish", -3], ["Relu", 0]] as const) {
+    const m = head(op, 1);
+    const r = ranges({ logit: [-17, 12], y: [-0.4, 12] });
+    const out = limitSaturatingInputs(m.graph, r, exact(), new Set());
+    assert.equal(r.get("logit"), { min: floor, max: 12 }, op);
+    assert.equal(out.map((l) => [l.op, l.from, l.to]), [[op, { min: -17, max: 12 }, { min: floor, max: 12 }]]);
+    // Already above the floor, or wholly below it (the output is constant): left alone.
+    for (const [lo, hi] of [[floor + 1, 5], [floor - 9, floor - 1]]) {
+      const kept = ranges({ logit: [lo, hi], y: [0, 1] });
+      assert.equal(limitSaturatingInputs(m.graph, kept, exact(), new Set()), [], `${op} [${lo}, ${hi}]`);
+      assert.equal(kept.get("logit"), { min: lo, max: hi });
+    }
+  }
+});
+
 S("Tanh, and ranges already inside the limits, and what is left alone", () => {
   const tanh = head("Tanh", 1);
   const r = ranges({ logit: [-1, 9], y: [-0.8, 1] });
