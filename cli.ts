@@ -260,7 +260,7 @@ recipeOptions(cli.command("quantize <model>", "Calibrate on --calib and write a 
       print(`  ${report.consumerWeighted.length} ranges weigh each channel by the weights of the Conv/MatMul/Gemm that read it`);
     }
     if (report.limited.length) {
-      print(`  ${report.limited.length} input ranges end where the ${[...new Set(report.limited.map((l) => l.op))].join("/")} after them saturates on its output grid`);
+      print(`  ${report.limited.length} input ranges end where the ${[...new Set(report.limited.map((l) => l.op))].join("/")} after them can still change its output`);
     }
     for (const [name, v] of Object.entries(inputValues)) print(`  input "${name}" frozen to ${v.join(",")}`);
     const folded = early?.constantsFolded ?? report.normalize.constantsFolded;

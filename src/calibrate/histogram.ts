@@ -149,8 +149,11 @@ export class Histogram {
   observeWeighted(data: Float32Array, weights: Float64Array, min: number, max: number): void {
     this.observeSubsample(EMPTY, 1, min, max);
     if (this.width === 0) {
-      for (let k = 0; k < data.length; k++) this.#pendingZeros += weights[k];
-      for (let k = 0; k < data.length; k++) this.total += weights[k];
+      // Every value is 0 (the extremes are): pending at 0 with its weight.
+      let w = 0;
+      for (let k = 0; k < data.length; k++) w += weights[k];
+      this.#pendingZeros += w;
+      this.total += w;
       return;
     }
     const B = this.bins, counts = this.#counts, inv = 1 / this.width, z = this.zero;

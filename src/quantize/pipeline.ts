@@ -113,7 +113,7 @@ export interface QuantizeModelReport {
   samples: number;
   /** The calibration settings used, defaults applied. */
   calibration: Pick<CalibrateOptions, "method" | "symmetric" | "histogramSample" | "percentile" | "bins">;
-  /** Input ranges narrowed to where a Sigmoid, Tanh or HardSigmoid after them can still change its quantized output. */
+  /** Input ranges narrowed to where a Sigmoid, Tanh or HardSigmoid after them can still change its quantized output, or a HardSwish or Relu its output from 0. */
   limited: SaturationLimit[];
   /** Values whose MSE range counts each element by its consumers' channel weights. */
   consumerWeighted: string[];
