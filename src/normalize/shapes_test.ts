@@ -203,4 +203,25 @@ real("a failed run throws an InputError naming the input and shape, and leaves t
   assert.equal(snapshot(m), before);
 });
 
+real("check: false records the same shapes from inference alone, and leaves a run's errors to the caller", async () => {
+  const a = readModel(CLS), b = readModel(CLS);
+  const shapes = { x: [[1, 3, 48, 192]] };
+  const ra = await recordShapes(a, { inputShapes: shapes });
+  const rb = await recordShapes(b, { inputShapes: shapes, check: false });
+  assert.is(rb.values, ra.values);
+  assert.ok(ra.values > 100);
+  assert.equal([...b.graph.valueInfo.values()], [...a.graph.valueInfo.values()]);
+  // Four channels where the first Conv takes three: inference lets it through, only a run says no.
+  const undeclared = () => {
+    const m = readModel(CLS);
+    m.graph.inputs[0].shape = ["n", "c", "h", "w"];
+    return m;
+  };
+  const bad = { x: [[1, 4, 48, 192]] };
+  assert.ok((await recordShapes(undeclared(), { inputShapes: bad, check: false })).values > 100);
+  const err = await recordShapes(undeclared(), { inputShapes: bad }).catch((e: unknown) => e);
+  assert.instance(err, InputError);
+  assert.match((err as Error).message, /input "x" of shape \[1,4,48,192\].*Input channels C is not equal to kernel channels/);
+});
+
 real.run();

@@ -10,7 +10,7 @@ import { InputError } from "../errors.ts";
 import type { Model } from "../ir/model.ts";
 import type { Runtime, RuntimeName } from "../runtime/types.ts";
 import { foldConstants } from "./fold_constants.ts";
-import { recordShapes } from "./shapes.ts";
+import { recordShapes, type RecordShapesOptions } from "./shapes.ts";
 import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
 
 /** What {@linkcode makeShapesStatic} did. */
@@ -51,7 +51,9 @@ export function parseInputShapes(specs: readonly string[]): Record<string, numbe
  * integer computations that only depended on shapes into initializers.
  * Values downstream of data-dependent ops (NonZero, TopK, Loop, …) are not
  * folded. Throws an InputError for an unknown input or a shape that
- * contradicts a declared dim.
+ * contradicts a declared dim. `check: false` skips the one run that checks
+ * what shape inference does not ({@linkcode RecordShapesOptions.check}), for
+ * a caller that runs the model on these shapes next anyway.
  *
  * @example
  * ```ts
@@ -66,6 +68,7 @@ export async function makeShapesStatic(
   model: Model,
   shapes: Readonly<Record<string, readonly number[]>>,
   runtime: Runtime | RuntimeName = DEFAULT_RUNTIME,
+  { check = true }: { check?: boolean } = {},
 ): Promise<StaticShapesReport> {
   const g = model.graph;
   const inputs = g.inputs.filter((v) => !g.initializers.has(v.name));
@@ -83,7 +86,7 @@ export async function makeShapesStatic(
   // Stale declared output shapes would keep their symbolic dims.
   for (const o of g.outputs) o.shape = undefined;
   const fixed = Object.fromEntries(Object.entries(shapes).map(([k, d]) => [k, [d]]));
-  await recordShapes(model, { runtime, inputShapes: fixed });
+  await recordShapes(model, { runtime, inputShapes: fixed, check });
   const r = await foldConstants(model, { shapes: true, runtime });
   const folded = Object.values(r.folded).reduce((a, b) => a + b, 0) + r.branches.length;
   const dynamic = [...g.inputs, ...g.outputs, ...g.valueInfo.values()]
