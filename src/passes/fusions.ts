@@ -22,7 +22,13 @@ interface Fusion {
   name: string;
   /** The op the fusion makes (the target must list it) and the opset it needs. */
   makes?: { op: string; opset: number };
-  run: (graph: Graph) => string[];
+  run: (graph: Graph, env: FusionEnv) => string[];
+}
+
+/** What the target and the model allow a fusion to build besides the op it makes. */
+interface FusionEnv {
+  /** A Pad with a constant value: the target runs Pad in constant mode, the model's opset is ≥ 11. */
+  pad: boolean;
 }
 
 // In order: neutral steps first (they hide patterns), the activation and
@@ -37,7 +43,7 @@ const FUSIONS: readonly Fusion[] = [
   { name: "centering", run: foldCentering },
   { name: "affine-after", run: foldAffineAfter },
   { name: "scale-through-relu", run: foldScaleThroughRelu },
-  { name: "affine-before", run: foldAffineBefore },
+  { name: "affine-before", run: (g, env) => foldAffineBefore(g, { pad: env.pad }) },
 ];
 
 /** The `fusions` pass. */
@@ -51,14 +57,18 @@ export const fusions: Pass = {
     const counts: Record<string, number> = {};
     const nodes: string[] = [];
     const skipped: string[] = [];
+    const env = (): FusionEnv => {
+      const rule = ctx.profile.ops.Pad as { modes?: readonly string[] } | null | undefined;
+      return { pad: model.opset() >= 11 && !!rule && (!rule.modes || rule.modes.includes("constant")) };
+    };
     for (const f of FUSIONS) {
       if (f.makes && !allows(ctx, f.makes, skipped, f.name)) continue;
       if (f.makes && model.opset() < f.makes.opset) {
         // Raise the opset only for a model the fusion changes.
-        if (f.run(cloneGraph(g)).length === 0) continue;
+        if (f.run(cloneGraph(g), env()).length === 0) continue;
         upgradeOpset(model, f.makes.opset);
       }
-      const made = f.run(g);
+      const made = f.run(g, env());
       counts[f.name] = made.length;
       nodes.push(...made);
     }

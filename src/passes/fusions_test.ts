@@ -236,23 +236,51 @@ Fusions("scale and shift after a Conv fold into its weight and bias (scalar and 
   assert.ok(drift < 1e-5, `drift ${drift}`);
 });
 
-Fusions("a scale and shift before a 1×1 Conv fold exactly; before a padding Conv the shift stays as one Add", async () => {
-  for (const [k, pads, left] of [[1, 0, {}], [3, 1, { Add: 1 }]] as const) {
-    const b = new Builder();
-    b.input("x", [1, 8, 6, 6]);
-    const h = b.node("HardSigmoid", ["x"], "h", { alpha: float(0.2), beta: float(0.5) });
-    const s = b.node("Mul", [b.scalar("c", 0.4), h], "s");
-    const t = b.node("Add", [s, b.scalar("d", 0.3)], "t");
-    const y = b.node("Conv", [t, b.weight("w", [8, 1, k, k]), b.weight("bias", [8])], "y", {
-      kernel_shape: ints([k, k]),
-      pads: ints([pads, pads, pads, pads]),
-      group: int(8),
-    });
-    const m = b.model([y]);
-    const { drift } = await fuse(m);
-    assert.equal(opCounts(m), { HardSigmoid: 1, Conv: 1, ...left });
-    assert.ok(drift < 1e-5, `k=${k}: drift ${drift}`);
-  }
+/** x → HardSigmoid → ·c → +d (`shift` per channel when given) → depthwise k×k Conv padding `pads`. */
+function shiftedConv(k: number, pads: number, shift?: number[]): Model {
+  const b = new Builder();
+  b.input("x", [1, 8, 6, 6]);
+  const h = b.node("HardSigmoid", ["x"], "h", { alpha: float(0.2), beta: float(0.5) });
+  const s = b.node("Mul", [b.scalar("c", 0.4), h], "s");
+  const d = shift ? b.init("d", [1, 8, 1, 1], Float32Array.from(shift)) : b.scalar("d", 0.3);
+  const t = b.node("Add", [s, d], "t");
+  const y = b.node("Conv", [t, b.weight("w", [8, 1, k, k]), b.weight("bias", [8])], "y", {
+    kernel_shape: ints([k, k]),
+    pads: ints([pads, pads, pads, pads]),
+    group: int(8),
+  });
+  return b.model([y]);
+}
+
+Fusions("a scale and shift before a 1×1 Conv fold exactly; before a padding Conv a shared shift becomes a Pad of −shift, exactly", async () => {
+  const plain = shiftedConv(1, 0);
+  const a = await fuse(plain);
+  assert.equal(opCounts(plain), { HardSigmoid: 1, Conv: 1 });
+  assert.ok(a.drift < 1e-5, `1×1: drift ${a.drift}`);
+
+  const padded = shiftedConv(3, 1);
+  const b = await fuse(padded);
+  assert.equal(opCounts(padded), { HardSigmoid: 1, Pad: 1, Conv: 1 });
+  const g = padded.graph, pad = g.nodes.find((n) => n.opType === "Pad")!, conv = g.nodes.find((n) => n.opType === "Conv")!;
+  assert.equal(Array.from(g.constant(pad.inputs[1])!.toFloat64()), [0, 0, 1, 1, 0, 0, 1, 1]);
+  assert.ok(Math.abs(g.constant(pad.inputs[2])!.toFloat64()[0] + 0.3 / 0.4) < 1e-6, "fill −d/c");
+  assert.equal(conv.attrInts("pads", []), [0, 0, 0, 0]);
+  assert.is(conv.inputs[0], pad.outputs[0]);
+  assert.ok(b.drift < 1e-5, `3×3: drift ${b.drift}`);
+});
+
+Fusions("before a padding Conv the shift stays one Add when channels shift differently or the target runs no Pad", async () => {
+  const perChannel = shiftedConv(3, 1, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]);
+  const a = await fuse(perChannel);
+  assert.equal(opCounts(perChannel), { HardSigmoid: 1, Add: 1, Conv: 1 });
+  assert.ok(a.drift < 1e-5, `per channel: drift ${a.drift}`);
+
+  const base = loadTarget("cpu-mixed");
+  const noPad = { ...base, ops: Object.fromEntries(Object.entries(base.ops).filter(([op]) => op !== "Pad")) };
+  const m = shiftedConv(3, 1);
+  const b = await fuse(m, contextFor(noPad));
+  assert.equal(opCounts(m), { HardSigmoid: 1, Add: 1, Conv: 1 });
+  assert.ok(b.drift < 1e-5, `no Pad: drift ${b.drift}`);
 });
 
 Fusions("a Conv output another node also reads is not scaled; a chain stops where its value fans out", async () => {

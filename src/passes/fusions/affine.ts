@@ -169,14 +169,28 @@ function knownChannels(graph: Graph, value: string, axis: number, rank?: number,
   return undefined;
 }
 
-/** Folds affine steps before linear layers into them; returns the layers changed. */
-export function foldAffineBefore(graph: Graph): string[] {
+/** What {@linkcode foldAffineBefore} may build. */
+export interface AffineBeforeOptions {
+  /** A Pad with a constant value (opset ≥ 11, and the target runs Pad in constant mode). */
+  pad: boolean;
+}
+
+/**
+ * Folds affine steps before linear layers into them; returns the layers
+ * changed. Before a Conv that pads, a shift cannot fold into the bias (the
+ * padded border would move too): a shift t shared by every channel becomes a
+ * Pad with value −t and the Conv's padding moves into it, so
+ * Conv(pad₀(x + t)) = Conv(pad₋ₜ(x)) + t·ΣW, exact, and the integer model
+ * rounds x once (a Pad keeps its input's grid) instead of x and x + t each
+ * (`options.pad`); otherwise one Add of the shift stays before the Conv.
+ */
+export function foldAffineBefore(graph: Graph, options: AffineBeforeOptions = { pad: false }): string[] {
   const changed: string[] = [];
   for (const node of [...graph.nodes]) {
     const l = linearOf(graph, node);
     if (!l || !graph.nodes.includes(node) || !biasOf(graph, l)) continue;
     const found = chainBefore(graph, l, node);
-    if (found && applyBefore(graph, l, found.chain, found.value)) changed.push(node.label);
+    if (found && applyBefore(graph, l, found.chain, found.value, options)) changed.push(node.label);
   }
   return changed;
 }
@@ -206,12 +220,13 @@ function chainBefore(graph: Graph, l: Linear, reader: Node): { chain: Chain; val
   return { chain, value };
 }
 
-function applyBefore(graph: Graph, l: Linear, chain: Chain, x: string): boolean {
+function applyBefore(graph: Graph, l: Linear, chain: Chain, x: string, options: AffineBeforeOptions): boolean {
   const shifted = chain.beta.some((b) => b !== 0);
   const exact = !shifted || (padsNothing(l.node) && (l.kind !== "matmul" || matmulBiasAdd(graph, l) !== undefined));
+  const pad = !exact && options.pad ? padFor(graph, l, chain) : undefined;
   // Not exact and nothing to scale: the Add would only be rebuilt as itself.
-  if (!exact && (chain.alpha.some((a) => a === 0) || chain.alpha.every((a) => a === 1))) return false;
-  if (exact && shifted) {
+  if (!exact && !pad && (chain.alpha.some((a) => a === 0) || chain.alpha.every((a) => a === 1))) return false;
+  if ((exact || pad) && shifted) {
     // b'_o = b_o + Σ_{c,k} W[o,c,k] · β_c, with the original W.
     const w = weightOf(graph, l);
     const add = new Float64Array(l.outputs);
@@ -228,6 +243,18 @@ function applyBefore(graph: Graph, l: Linear, chain: Chain, x: string): boolean 
     graph.invalidate();
     return true;
   }
+  if (pad) {
+    // The Conv's border moves into a Pad of −t: pad₀(x + t) = pad₋ₜ(x) + t, whose t went into the bias above.
+    const pads = graph.uniqueName(`${l.node.label}_pads`), value = graph.uniqueName(`${l.node.label}_pad_value`);
+    graph.addInitializer(Tensor.fromArray(pads, [pad.pads.length], BigInt64Array.from(pad.pads, BigInt)));
+    graph.addInitializer(Tensor.fromArray(value, [], new Float32Array([-pad.shift])));
+    const padded = graph.uniqueName(`${x}_padded`);
+    graph.addNode(new Node({ opType: "Pad", name: graph.uniqueName(`${l.node.label}_pad`), inputs: [x, pads, value], outputs: [padded] }), { before: l.node });
+    l.node.attrs.set("pads", { type: "ints", value: l.node.attrInts("pads", []).map(() => 0) });
+    l.node.inputs[0] = padded;
+    graph.invalidate();
+    return true;
+  }
   // A padding Conv keeps one Add of β/α before it.
   const name = graph.uniqueName(`${l.node.label}_input_shift`);
   const dims = [1, l.inputs, ...new Array(Math.max(0, (valueLayout(graph, l).rank ?? 4) - 2)).fill(1)];
@@ -237,6 +264,21 @@ function applyBefore(graph: Graph, l: Linear, chain: Chain, x: string): boolean 
   l.node.inputs[0] = shiftedX;
   graph.invalidate();
   return true;
+}
+
+/**
+ * The shift t = β/α when every channel shares it and `l` is a Conv with
+ * explicit pads, with the Pad's pads for its input (none on batch and
+ * channels); undefined otherwise.
+ */
+function padFor(graph: Graph, l: Linear, chain: Chain): { shift: number; pads: number[] } | undefined {
+  if (l.node.opType !== "Conv" || l.node.attrString("auto_pad", "NOTSET") !== "NOTSET") return undefined;
+  const t = Math.fround(chain.beta[0] / chain.alpha[0]);
+  if (!Number.isFinite(t) || chain.beta.some((b, c) => Math.fround(b / chain.alpha[c]) !== t)) return undefined;
+  const spatial = graph.constant(l.node.inputs[1])!.dims.length - 2;
+  const p = l.node.attrInts("pads", []);
+  if (p.length !== 2 * spatial || p.some((x) => x < 0)) return undefined;
+  return { shift: t, pads: [0, 0, ...p.slice(0, spatial), 0, 0, ...p.slice(spatial)] };
 }
 
 /** Moves positive per-channel scales before a Relu or LeakyRelu into the layer that reads it; returns the layers changed. */
