@@ -44,6 +44,7 @@ import { quantize, type QuantizeReport } from "./quantize.ts";
 import { resolveQuantizeOptions } from "./options.ts";
 import { quantizeOptionsFor } from "./target_options.ts";
 import { limitSaturatingInputs, type SaturationLimit } from "./saturation.ts";
+import { sharePadRanges } from "./pad_ranges.ts";
 import { consumerWeights } from "./consumer_weights.ts";
 import { activationParams, activationQRange, wideType } from "./params.ts";
 import type { QuantizeOptions } from "./types.ts";
@@ -223,6 +224,8 @@ export async function quantizeModel(
     const { qmin, qmax } = activationQRange(type, q.symmetricActivations);
     return { lo: (qmin - zeroPoint) * scale, hi: (qmax - zeroPoint) * scale, step: scale };
   }, shared);
+  // A Pad whose fill lies in its input's range keeps one grid (no second rounding).
+  sharePadRanges(model.graph, ranges);
   ms.calibrate = performance.now() - t1;
 
   const pinned = new Map<string, Float32Array>();
