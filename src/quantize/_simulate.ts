@@ -58,7 +58,11 @@ export function weightQuantizer(
       const size = q.values.length, channels = q.scale.length;
       const inner = axis === undefined ? size : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
       const out = new Float32Array(size);
-      for (let i = 0; i < out.length; i++) out[i] = q.values[i] * q.scale[axis === undefined ? 0 : Math.floor(i / inner) % channels];
+      // One run of `inner` values per channel index, in order (per tensor: one run).
+      for (let start = 0, run = 0; start < size; start += inner, run++) {
+        const scale = q.scale[run % channels];
+        for (let i = start, end = start + inner; i < end; i++) out[i] = q.values[i] * scale;
+      }
       return out;
     },
     quantized,
