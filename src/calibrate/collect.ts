@@ -106,9 +106,14 @@ export async function collect<const R extends readonly StatRequest[]>(
   const session = new Sessions(model, request, reread, o.session, runtime);
   const runs = request.whole.length + request.extremes.length > 0;
   const derived = new DerivedReadings();
+  // The next sample is read while the model runs this one (the read is I/O off this thread).
+  let reading = o.samples > 0 ? data.get(0) : undefined;
   try {
     for (let i = 0; i < o.samples; i++) {
-      const sample = await data.get(i);
+      const sample = await reading!;
+      reading = i + 1 < o.samples ? data.get(i + 1) : undefined;
+      // A failed read surfaces at its own turn, not as an unhandled rejection before it.
+      reading?.catch(() => {});
       const feeds = feedsOf(sample, feedNames, data.id(i));
       // Moves the subsample positions from sample to sample (start = offset mod step).
       const offset = (i * 7919) % 1_000_003;
