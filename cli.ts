@@ -259,6 +259,7 @@ recipeOptions(cli.command("quantize <model>", "Calibrate on --calib and write a 
     if (report.consumerWeighted.length) {
       print(`  ${report.consumerWeighted.length} ranges weigh each channel by the weights of the Conv/MatMul/Gemm that read it`);
     }
+    if (report.sharedPads.length) print(`  ${report.sharedPads.length} Pads share their input's grid (their fill lies in its range)`);
     if (report.limited.length) {
       print(`  ${report.limited.length} input ranges end where the ${[...new Set(report.limited.map((l) => l.op))].join("/")} after them can still change its output`);
     }

@@ -61,6 +61,8 @@ export const fusions: Pass = {
       const rule = ctx.profile.ops.Pad as { modes?: readonly string[] } | null | undefined;
       return { pad: model.opset() >= 11 && !!rule && (!rule.modes || rule.modes.includes("constant")) };
     };
+    const pads = () => g.nodes.filter((n) => n.opType === "Pad").length;
+    const padsBefore = pads();
     for (const f of FUSIONS) {
       if (f.makes && !allows(ctx, f.makes, skipped, f.name)) continue;
       if (f.makes && model.opset() < f.makes.opset) {
@@ -75,13 +77,15 @@ export const fusions: Pass = {
     g.prune();
     g.sort();
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    const parts = Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+    // Shifts before padding Convs that became Pads (part of affine-before's count).
+    const shiftPads = pads() - padsBefore;
+    const parts = Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}${k === "affine-before" && shiftPads > 0 ? ` (${shiftPads} shift${shiftPads === 1 ? "" : "s"} as Pad${shiftPads === 1 ? "" : "s"})` : ""}`);
     return {
       pass: "fusions",
       params: { skipped },
       nodes,
       summary: total ? `${total} rewrites (${parts.join(", ")})` : "nothing to fuse",
-      details: { counts, opset: model.opset() },
+      details: { counts, shiftPads, opset: model.opset() },
       ms: performance.now() - t0,
     };
   },

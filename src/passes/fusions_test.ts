@@ -261,6 +261,8 @@ Fusions("a scale and shift before a 1×1 Conv fold exactly; before a padding Con
   const padded = shiftedConv(3, 1);
   const b = await fuse(padded);
   assert.equal(opCounts(padded), { HardSigmoid: 1, Pad: 1, Conv: 1 });
+  assert.is(b.report.details?.shiftPads, 1);
+  assert.match(b.report.summary, "affine-before 1 (1 shift as Pad)");
   const g = padded.graph, pad = g.nodes.find((n) => n.opType === "Pad")!, conv = g.nodes.find((n) => n.opType === "Conv")!;
   assert.equal(Array.from(g.constant(pad.inputs[1])!.toFloat64()), [0, 0, 1, 1, 0, 0, 1, 1]);
   assert.ok(Math.abs(g.constant(pad.inputs[2])!.toFloat64()[0] + 0.3 / 0.4) < 1e-6, "fill −d/c");

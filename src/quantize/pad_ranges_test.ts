@@ -57,10 +57,11 @@ test("quantizeModel for npu-int8-only: a shift before a padding Conv becomes a P
   const fp32 = b.model([y], 14);
   const samples = (n: number, seed: number) => Array.from({ length: n }, (_, i) => randomInput([1, 8, 6, 6], seed + i, -4, 4) as TensorValue<"float32">);
   const m = cloneModel(fp32);
-  await quantizeModel(m, memoryDataset("x", samples(16, 1)), { profile: loadTarget("npu-int8-only") });
+  const report = await quantizeModel(m, memoryDataset("x", samples(16, 1)), { profile: loadTarget("npu-int8-only") });
   const g = m.graph;
   const pad = g.nodes.find((n) => n.opType === "Pad")!;
   assert.ok(pad, "a Pad");
+  assert.equal(report.sharedPads, [pad.outputs[0]]);
   assert.is(g.nodes.filter((n) => n.opType === "Add").length, 0, "no shift Add");
   const qOf = (v: string) => g.nodes.find((n) => n.opType === "QuantizeLinear" && n.inputs[0] === v)!;
   const dqIn = g.producer(pad.inputs[0])!;

@@ -118,6 +118,8 @@ export interface QuantizeModelReport {
   limited: SaturationLimit[];
   /** Values whose MSE range counts each element by its consumers' channel weights. */
   consumerWeighted: string[];
+  /** Outputs of constant Pads that share their input's grid (the fill lies in its range). */
+  sharedPads: string[];
   quantize: QuantizeReport;
   /**
    * Wall time of each step in milliseconds; `statistics` the extra passes
@@ -225,7 +227,7 @@ export async function quantizeModel(
     return { lo: (qmin - zeroPoint) * scale, hi: (qmax - zeroPoint) * scale, step: scale };
   }, shared);
   // A Pad whose fill lies in its input's range keeps one grid (no second rounding).
-  sharePadRanges(model.graph, ranges);
+  const sharedPads = sharePadRanges(model.graph, ranges);
   ms.calibrate = performance.now() - t1;
 
   const pinned = new Map<string, Float32Array>();
@@ -260,6 +262,7 @@ export async function quantizeModel(
     calibration: { method: c.method, symmetric: c.symmetric, histogramSample: c.histogramSample, percentile: c.percentile, bins: c.bins },
     limited,
     consumerWeighted,
+    sharedPads,
     quantize: report,
     ms,
   };
