@@ -23,7 +23,7 @@
  *   model read/write throughput, and the peak RSS of quantizing a 100 MB
  *   model as copies of its weights, and how fast that model is read (`--no-scale` skips it).
  *
- *   npm run bench [-- --models cls,rec,det] [--targets …] [--reps 3] [--runs 50] [--no-scale] [--json FILE]
+ *   npm run bench [-- --models cls,rec,det] [--targets …] [--reps 3] [--runs 200] [--no-scale] [--json FILE]
  *
  * @module
  */
@@ -49,7 +49,7 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const targets = opt("--targets", "npu-int8-only,cpu-mixed,asic-per-tensor").split(",");
 const models = opt("--models", "cls,rec,det").split(",");
 const reps = Number(opt("--reps", "3"));
-const runs = Number(opt("--runs", "50"));
+const runs = Number(opt("--runs", "200"));
 const jsonOut = opt("--json", here("./results/perf.json"));
 const cli = here("../dist/cli.js");
 if (!fs.existsSync(cli)) throw new Error("Build the CLI first: npm run build (npm run bench does)");
@@ -109,7 +109,7 @@ async function latency(files: string[], dims: number[]): Promise<{ ms: number[];
     sessions.push(await ort.InferenceSession.create(f, { logSeverityLevel: 3 }));
   }
   const times: number[][] = sessions.map(() => []);
-  for (let r = 0; r < 5; r++) for (const s of sessions) await s.run({ [s.inputNames[0]]: x });
+  for (let r = 0; r < 20; r++) for (const s of sessions) await s.run({ [s.inputNames[0]]: x });
   for (let r = 0; r < runs; r++) {
     for (const [k, s] of sessions.entries()) {
       const t = performance.now();
