@@ -8,6 +8,7 @@
  */
 import type { Range } from "../calibrate/types.ts";
 import type { Graph } from "../ir/graph.ts";
+import { padFill } from "./ops/movement.ts";
 
 /**
  * For each Pad in constant mode with a scalar fill value v and calibrated
@@ -27,10 +28,8 @@ import type { Graph } from "../ir/graph.ts";
 export function sharePadRanges(graph: Graph, ranges: Map<string, Range>): string[] {
   const out: string[] = [];
   for (const node of graph.nodes) {
-    if (node.opType !== "Pad" || node.domain !== "" || node.attrString("mode", "constant") !== "constant" || !node.inputs[2]) continue;
-    const fill = graph.constant(node.inputs[2]);
-    if (!fill || fill.size !== 1) continue;
-    const v = fill.toFloat64()[0];
+    const v = padFill(node, graph);
+    if (v === undefined || Number.isNaN(v)) continue;
     const [x, y] = [node.inputs[0], node.outputs[0]];
     const rx = ranges.get(x), ry = ranges.get(y);
     if (!rx || !ry) continue;

@@ -18,10 +18,21 @@ function resizeOutput(node: Node): OutputParams {
   return node.attrString("mode", "nearest") === "cubic" ? "calibrated" : "shared";
 }
 
-function padOutput(node: Node, graph: Graph): OutputParams {
-  if (node.attrString("mode", "constant") !== "constant" || !node.inputs[2]) return "shared";
+/**
+ * The value a Pad fills with: undefined unless its mode is constant, 0 with
+ * no fill input, NaN when the fill is not a constant scalar.
+ */
+export function padFill(node: Node, graph: Graph): number | undefined {
+  if (node.opType !== "Pad" || node.domain !== "" || node.attrString("mode", "constant") !== "constant") return undefined;
+  if (!node.inputs[2]) return 0;
   const v = graph.constant(node.inputs[2]);
-  return v && v.size === 1 && v.toFloat64()[0] === 0 ? "shared" : "calibrated";
+  return v && v.size === 1 ? v.toFloat64()[0] : NaN;
+}
+
+// A fill of 0 lies in every range that includes zero, as the input's grid does; another may not.
+function padOutput(node: Node, graph: Graph): OutputParams {
+  const fill = padFill(node, graph);
+  return fill === undefined || fill === 0 ? "shared" : "calibrated";
 }
 
 /** Data-movement rules. */
