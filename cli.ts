@@ -564,9 +564,8 @@ async function quantizeFile(
   let mixed: MixedPrecisionReport | undefined;
   if (maxDrop !== undefined) {
     const prepared = cloneModel(model);
-    const reports = new Map<Model, Awaited<ReturnType<typeof quantizeModel>>>();
-    const floats = new Map<Model, Model>();
-    const qdqs = new Map<Model, Model>();
+    // What each trial's quantization gave, by the model it made.
+    const trials = new Map<Model, { report: Awaited<ReturnType<typeof quantizeModel>>; floatGraph: Model; qdqGraph: Model }>();
     // Integer-only targets that also run 16-bit activations widen instead of keeping float.
     const spareMode = quantizeOpts.profile.floatFallback ? "float" : "wide";
     const chosen = await mixedPrecision({
@@ -587,9 +586,7 @@ async function quantizeFile(
           onFloatGraph: (x) => (fg = x),
           onQdqGraph: (x) => (qg = x),
         });
-        reports.set(m, r);
-        floats.set(m, fg!);
-        qdqs.set(m, qg!);
+        trials.set(m, { report: r, floatGraph: fg!, qdqGraph: qg! });
         return { model: m, floatGraph: fg!, qdqGraph: qg };
       },
       onAnalysis: (d, t) => progress("ranking nodes", d, t),
@@ -599,9 +596,10 @@ async function quantizeFile(
         process.stderr.write(`mixed precision: ${k} ranked nodes ${spareMode === "float" ? "float" : "in 16 bits"} → drop ${(100 * drop).toFixed(2)} points\n`),
     });
     model = chosen.model;
-    report = reports.get(model)!;
-    floatGraph = mode.keepFloat ? floats.get(model) : undefined;
-    qdqGraph = mode.keepFloat ? qdqs.get(model) : undefined;
+    const trial = trials.get(model)!;
+    report = trial.report;
+    floatGraph = mode.keepFloat ? trial.floatGraph : undefined;
+    qdqGraph = mode.keepFloat ? trial.qdqGraph : undefined;
     mixed = chosen.report;
   } else {
     report = await quantizeModel(model, calib, {
