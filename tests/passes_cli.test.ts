@@ -85,7 +85,10 @@ test("--max-drop on cpu-mixed: the drop is measured on --eval with the task metr
   assert.is(r.code, 0, r.stderr);
   const { mixedPrecision: m, passes } = JSON.parse(r.stdout);
   assert.equal([m.met, m.metric, m.maxDrop, m.float, m.trials.length], [true, "classifier accuracy", 0.005, [], 1]);
-  assert.ok(passes.some((p: { pass: string }) => p.pass === "ort-cpu-kernels"), "the written model keeps the CPU rewrite");
+  const cpu = passes.find((p: { pass: string }) => p.pass === "ort-cpu-kernels");
+  assert.ok(cpu, "the written model keeps the CPU rewrite");
+  // The classifier's last MaxPool (HardSwish before, its head after) would run on ORT's NCHW uint8 loop.
+  assert.equal([cpu.details.hardSwish, cpu.details.floatMaxPool], [18, 1]);
   assert.ok(m.drop <= 0.005, `drop ${m.drop}`);
   assert.ok(m.fp32 > 0.9, `FP32 accuracy ${m.fp32} on the labels`);
   const text = await edgeq("quantize", CLS, "--calib", calib, "-o", path.join(tmp, "mp2.onnx"), "--max-drop", "0.5", "--eval", held);

@@ -9,7 +9,7 @@ import { InputError } from "../errors.ts";
 import type { Model } from "../ir/model.ts";
 import type { Runtime, TensorValue } from "../runtime/types.ts";
 import { subsamplePlan, subsampleTake } from "./_augment.ts";
-import { channelCounts } from "./_channels.ts";
+import { channelCounts } from "../ir/channels.ts";
 import { resolveCollectOptions } from "./_options.ts";
 import { type AnyObserver, DerivedReadings, observeReading, type Reading, wholeReading } from "./_reading.ts";
 import { route } from "./_route.ts";

@@ -14,7 +14,7 @@ import type { TensorValue } from "../runtime/types.ts";
 import { REAL_MODELS } from "../../tests/fixtures/onnx_models.ts";
 import { calibrate } from "./calibrate.ts";
 import { collect } from "./collect.ts";
-import { channelCounts } from "./_channels.ts";
+import { channelCounts } from "../ir/channels.ts";
 import { memoryDataset, uniformArray, wholeTensors } from "./_testing.ts";
 
 /**

@@ -8,7 +8,7 @@ import { layerErrors } from "../eval/layer_errors.ts";
 import { sqnrDb } from "../eval/metrics.ts";
 import { cloneModel } from "../ir/clone.ts";
 import type { Model } from "../ir/model.ts";
-import { hardSigmoidByGrid, integerHardSwish, lowerForOrtCpu, padDepthwiseChannels } from "./ort_cpu_kernels.ts";
+import { floatMaxPools, hardSigmoidByGrid, integerHardSwish, lowerForOrtCpu, padDepthwiseChannels } from "./ort_cpu_kernels.ts";
 import { type Feeds, randomInput, runModel } from "../quantize/_testing.ts";
 import { quantizeAndCompare } from "../quantize/_testing_check.ts";
 import { Builder, float, int, ints } from "../quantize/_testing_graphs.ts";
@@ -176,6 +176,51 @@ S("lowerForOrtCpu: all three on one block, reported", async () => {
   const layers = await layerErrors(BLOCK, l, data);
   const relu = layers.layers.find((e) => e.value === "r");
   assert.ok(relu && relu.sqnrDb > 20, `padded Relu output SQNR ${relu?.sqnrDb}`);
+});
+
+/**
+ * x[1,8,6,6] → Conv 8→12 → (Mul by 4) → `act` → MaxPool 2×2 → a classifier's
+ * head (GlobalAveragePool → Flatten → MatMul 12→4) or Conv 12→8 → y.
+ */
+function pooled(act: string, opts: { mul?: boolean; head?: boolean } = {}): Model {
+  const b = new Builder();
+  b.input("x", [1, 8, 6, 6]);
+  const e = b.node("Conv", ["x", b.weight("we", [12, 8, 1, 1]), b.weight("be", [12], 0.5)], "e");
+  const a = b.node(act, [opts.mul ?? true ? b.node("Mul", [e, b.scalar("four", 4)], "e4") : e], "a");
+  const p = b.node("MaxPool", [a], "p", { kernel_shape: ints([2, 2]), strides: ints([2, 2]) });
+  const y = opts.head ?? true
+    ? b.node("MatMul", [b.node("Flatten", [b.node("GlobalAveragePool", [p], "g")], "f"), b.weight("wm", [12, 4])], "y")
+    : b.node("Conv", [p, b.weight("wp", [8, 12, 1, 1]), b.weight("bp", [8], 0.1)], "y");
+  return b.model([y], 17);
+}
+
+S("MaxPool: after a HardSwish, before a classifier's head, its DequantizeLinear goes per channel with one grid, and not one output byte changes", async () => {
+  const q = await quantized(pooled("HardSwish"));
+  const l = cloneModel(q);
+  assert.is(floatMaxPools(l.graph), 1);
+  const mp = l.graph.nodes.find((n) => n.opType === "MaxPool")!;
+  const dq = l.graph.producer(mp.inputs[0])!;
+  assert.is(dq.attrInt("axis"), 1);
+  const scale = l.graph.initializers.get(dq.inputs[1])!, zero = l.graph.initializers.get(dq.inputs[2])!;
+  assert.equal([scale.dims, zero.dims, zero.dtype], [[12], [12], "uint8"]);
+  const before = q.graph.producer(q.graph.nodes.find((n) => n.opType === "MaxPool")!.inputs[0])!;
+  const s0 = q.graph.initializers.get(before.inputs[1])!.toFloat32()[0], z0 = Number(q.graph.initializers.get(before.inputs[2])!.view()[0]);
+  assert.ok(Array.from(scale.toFloat32()).every((s) => s === s0) && Array.from(zero.view() as Uint8Array).every((z) => z === z0));
+  const f = feeds(8, 500);
+  const a = await runModel(q, f), b = await runModel(l, f);
+  for (let i = 0; i < f.length; i++) assert.equal(Array.from(b[i].y.data as Float32Array), Array.from(a[i].y.data as Float32Array), `sample ${i}`);
+  // lowerForOrtCpu reports it; below opset 13 (no per-axis DequantizeLinear) it stays.
+  assert.is(lowerForOrtCpu(cloneModel(q).graph, { gates: false }).floatMaxPool, 1);
+  assert.is(lowerForOrtCpu(cloneModel(q).graph, { gates: false, perAxis: false }).floatMaxPool, 0);
+});
+
+S("MaxPool: right after a Conv and its Relu, or before a Conv (ORT runs it NHWC), it stays as it is", async () => {
+  for (const model of [pooled("Relu", { mul: false }), pooled("HardSwish", { head: false }), pooled("Relu", { head: false })]) {
+    const q = await quantized(model);
+    const before = JSON.stringify(q.graph.nodes.map((n) => [n.opType, n.inputs]));
+    assert.is(floatMaxPools(q.graph), 0);
+    assert.is(JSON.stringify(q.graph.nodes.map((n) => [n.opType, n.inputs])), before);
+  }
 });
 
 S.run();

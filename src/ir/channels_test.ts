@@ -2,8 +2,8 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Graph, Node, Tensor } from "../ir/mod.ts";
-import { channelCounts } from "./_channels.ts";
+import { Graph, Node, Tensor } from "./mod.ts";
+import { channelCounts } from "./channels.ts";
 
 const node = (opType: string, inputs: string[], out: string, attrs = {}) => new Node({ opType, name: out, inputs, outputs: [out], attrs });
 const int = (value: number) => ({ type: "int" as const, value });
@@ -32,6 +32,26 @@ test("weights, pools, elementwise ops, broadcasting, Concat and Resize carry cha
   ];
   const counts = channelCounts(g);
   assert.equal(Object.fromEntries([...counts].sort()), { b: 8, c4: 4, c8: 8, cat: 12, gap: 8, m: 8, r: 8, up: 12, wide: 4, x: 3 });
+});
+
+test("through QuantizeLinear and DequantizeLinear, and from a Conv weight behind its DequantizeLinear", () => {
+  const g = new Graph("g");
+  g.inputs = [{ name: "x", dtype: "float32", shape: [1, 3, 8, 8] }];
+  g.addInitializer(Tensor.fromArray("wq", [6, 3, 1, 1], new Int8Array(18)));
+  g.addInitializer(Tensor.fromArray("ws", [6], new Float32Array(6).fill(0.1)));
+  g.addInitializer(Tensor.fromArray("s", [], new Float32Array([0.1])));
+  g.addInitializer(Tensor.fromArray("z", [], new Uint8Array([0])));
+  g.nodes = [
+    node("QuantizeLinear", ["x", "s", "z"], "xq"),
+    node("DequantizeLinear", ["xq", "s", "z"], "xd"),
+    node("DequantizeLinear", ["wq", "ws"], "w", { axis: int(0) }),
+    node("Conv", ["xd", "w"], "y"),
+    node("QuantizeLinear", ["y", "s", "z"], "yq"),
+    node("DequantizeLinear", ["yq", "s", "z"], "yd"),
+    node("MaxPool", ["yd"], "p", { kernel_shape: { type: "ints", value: [2, 2] } }),
+  ];
+  const counts = channelCounts(g);
+  assert.equal([counts.get("xd"), counts.get("y"), counts.get("yq"), counts.get("yd"), counts.get("p")], [3, 6, 6, 6, 6]);
 });
 
 test.run();

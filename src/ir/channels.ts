@@ -1,11 +1,13 @@
 /**
  * Which values are 4-D with a known channel count (axis 1), proven from the
- * graph alone: those the augmented graph can reduce per channel. Private to
- * src/calibrate/.
+ * graph alone, in float and QDQ graphs: those calibration can reduce per
+ * channel, and those a lowering pass can give per-axis parameters.
+ *
+ * @module
  */
-import type { Graph } from "../ir/graph.ts";
-import { topologicalOrder } from "../ir/graph.ts";
-import type { Node } from "../ir/node.ts";
+import type { Graph } from "./graph.ts";
+import { topologicalOrder } from "./graph.ts";
+import type { Node } from "./node.ts";
 
 /** Rank, the size of axis 1 when known, and all dims for constants. */
 interface Layout {
@@ -17,7 +19,8 @@ interface Layout {
 // One float input, same shape out.
 const SAME = new Set(
   ("Relu Clip HardSigmoid HardSwish Sigmoid Tanh LeakyRelu Elu Selu Softplus Softsign Sqrt Exp Log Neg Abs " +
-    "Erf Gelu Mish Identity Dropout BatchNormalization InstanceNormalization Floor Ceil Round Reciprocal")
+    "Erf Gelu Mish Identity Dropout BatchNormalization InstanceNormalization Floor Ceil Round Reciprocal " +
+    "QuantizeLinear DequantizeLinear")
     .split(" "),
 );
 const BROADCAST = new Set(["Add", "Sub", "Mul", "Div", "Pow", "PRelu", "Max", "Min", "Sum", "Mean"]);
@@ -27,8 +30,8 @@ const POOL = new Set(["GlobalAveragePool", "GlobalMaxPool", "MaxPool", "AverageP
  * The channel count of every value that is provably 4-D with a known size
  * of axis 1. Conservative: a value is absent unless each op on its way from
  * a weight or a declared input shape keeps both known (Conv, pools,
- * elementwise ops, broadcasting with constants, Concat, Resize with a
- * constant channel scale of 1).
+ * elementwise ops, QuantizeLinear and DequantizeLinear, broadcasting with
+ * constants, Concat, Resize with a constant channel scale of 1).
  *
  * @example
  * ```ts
@@ -59,14 +62,15 @@ export function channelCounts(graph: Graph): Map<string, number> {
 
 function layoutOf(graph: Graph, n: Node, of: (name: string | undefined) => Layout | undefined): Layout | undefined {
   const x = of(n.inputs[0]);
-  if (SAME.has(n.opType) || POOL.has(n.opType)) return x && { rank: x.rank, channels: x.channels };
+  if (SAME.has(n.opType)) return x && { rank: x.rank, channels: x.channels, dims: x.dims };
+  if (POOL.has(n.opType)) return x && { rank: x.rank, channels: x.channels };
   switch (n.opType) {
     case "Conv": {
-      const w = graph.constant(n.inputs[1]);
+      const w = weight(graph, n.inputs[1]);
       return w && w.dims.length >= 3 ? { rank: w.dims.length, channels: w.dims[0] } : undefined;
     }
     case "ConvTranspose": {
-      const w = graph.constant(n.inputs[1]);
+      const w = weight(graph, n.inputs[1]);
       return w && w.dims.length >= 3 ? { rank: w.dims.length, channels: w.dims[1] * n.attrInt("group", 1) } : undefined;
     }
     case "Concat": {
@@ -91,6 +95,15 @@ function layoutOf(graph: Graph, n: Node, of: (name: string | undefined) => Layou
   }
   if (BROADCAST.has(n.opType)) return broadcast(n.inputs.map(of));
   return undefined;
+}
+
+/** A weight as stored: an initializer, or the quantized one behind its DequantizeLinear. */
+function weight(graph: Graph, name: string | undefined) {
+  if (!name) return undefined;
+  const t = graph.constant(name);
+  if (t) return t;
+  const dq = graph.producer(name);
+  return dq?.opType === "DequantizeLinear" ? graph.constant(dq.inputs[0]) : undefined;
 }
 
 /**
