@@ -106,7 +106,7 @@ export async function collect<const R extends readonly StatRequest[]>(
   const session = new Sessions(model, request, reread, o.session, runtime);
   const runs = request.whole.length + request.extremes.length > 0;
   const derived = new DerivedReadings();
-  // The next sample is read while the model runs this one (the read is I/O off this thread).
+  // The next sample's read starts before this one runs: a dataset that reads off this thread (images) overlaps the run.
   let reading = o.samples > 0 ? data.get(0) : undefined;
   try {
     for (let i = 0; i < o.samples; i++) {

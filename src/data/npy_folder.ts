@@ -5,7 +5,7 @@
  */
 import * as path from "node:path";
 import { InputError } from "../errors.ts";
-import { readBytes, readBytesAsync, withFile } from "./_io.ts";
+import { readBytes, withFile } from "./_io.ts";
 import { withLabels } from "./_labels.ts";
 import { checkIndex, limitSamples } from "./_limit.ts";
 import { type Scan, scanFolder } from "./_scan.ts";
@@ -65,18 +65,21 @@ export function arrayDataset(scan: Scan, inputs: readonly InputSpec[], opts: Dat
     }
     shapes.push(dims);
   }
+  // Read synchronously: ONNX Runtime's run holds this thread, so an async read's later steps
+  // (fstat, read, close on libuv's threads) wait for it anyway, and each costs event-loop turns
+  // (recognizer calibration, 64 samples: ~2230 → ~2130 ms over three interleaved pairs).
   const get = async (index: number): Promise<Sample> => {
     checkIndex(index, names.length);
     const name = names[index];
     const sample: Sample = {};
     if (scan.kind === "npz") {
       const f = file(inputs[0].name, name);
-      const arrays = pickArrays(readNpz(await readBytesAsync(f), f), inputs, f);
+      const arrays = pickArrays(readNpz(readBytes(f), f), inputs, f);
       for (const input of inputs) sample[input.name] = toSample(arrays.get(input.name)!, input, `${f}/${arrays.get(input.name)!.entry}`);
     } else {
       for (const input of inputs) {
         const f = file(input.name, name);
-        sample[input.name] = toSample(readNpy(await readBytesAsync(f), f), input, f);
+        sample[input.name] = toSample(readNpy(readBytes(f), f), input, f);
       }
     }
     return sample;
