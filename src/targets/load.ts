@@ -91,10 +91,22 @@ export function loadTarget(nameOrPath: string): TargetProfile {
  * ```
  */
 export function listTargets(): { name: string; description: string }[] {
-  return builtinTargetNames().map((name) => {
-    const p = loadTarget(name);
-    return { name: p.name, description: p.description };
-  });
+  return builtinTargetNames().map((name) => ({ name, description: builtinDescription(name) }));
+}
+
+/**
+ * A built-in profile's description as {@linkcode loadTarget} gives it, read
+ * from its file (and its bases') alone: the built-ins are checked by the
+ * tests, and `edgeq targets` should not pay for schema checks (start-up).
+ */
+function builtinDescription(name: string, seen: string[] = []): string {
+  const file = builtinTargetFile(name);
+  if (!file || seen.includes(name)) return loadTarget(name).description; // let loadTarget say what is wrong
+  const json = JSON.parse(fs.readFileSync(file, "utf8").replace(/^\uFEFF/, "")) as JsonObject;
+  if (typeof json.description === "string") return json.description;
+  const base = json.extends;
+  if (typeof base !== "string" || isTargetPath(base)) return loadTarget(name).description;
+  return `Based on ${base}: ${builtinDescription(base, [...seen, name])}`;
 }
 
 /** The file an `extends` names: a built-in, or a path relative to the file that names it. */

@@ -38,6 +38,8 @@ function loadError(ref: string): string {
 Load("every built-in file obeys schema.json, resolves to its file name, and is listed", () => {
   assert.equal(builtinTargetNames(), BUILTINS);
   assert.equal(listTargets().map((t) => t.name), BUILTINS);
+  // The list reads descriptions without resolving profiles; they are the resolved ones.
+  assert.equal(listTargets().map((t) => t.description), BUILTINS.map((n) => loadTarget(n).description));
   for (const name of BUILTINS) {
     const raw = JSON.parse(fs.readFileSync(path.join(targetsDir(), `${name}.json`), "utf8"));
     // A built-in that extends another holds only what differs; the others are complete.
