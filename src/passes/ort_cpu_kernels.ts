@@ -528,7 +528,7 @@ export function floatMaxPools(graph: Graph): number {
     return { scale: s.toFloat32()[0], zero: Number(z.view()[0]), dtype: z.dtype };
   };
   for (const mp of [...graph.nodes]) {
-    if (mp.opType !== "MaxPool" || mp.domain !== "" || mp.outputs.length > 1 && mp.outputs[1]) continue;
+    if (mp.opType !== "MaxPool" || mp.domain !== "" || (mp.outputs.length > 1 && mp.outputs[1])) continue;
     const dq = graph.producer(mp.inputs[0]);
     if (dq?.opType !== "DequantizeLinear" || graph.consumers(dq.outputs[0]).length !== 1) continue;
     const g = grid(dq);
