@@ -282,7 +282,8 @@ recipeOptions(cli.command("quantize <model>", "Calibrate on --calib and write a 
     if (mixed) print(formatMixed(mixed).replace(/^/gm, "  "));
     print(`  weights ${mib(q.bytes.before)} → ${mib(q.bytes.after)}; ${q.skipped.length} nodes left float`);
     if (q.bias.saturated) print(`  ${q.bias.saturated} bias values saturated to int32 in ${q.bias.saturatedTensors.length} tensors`);
-    print(`  ${Math.round(report.ms.total)} ms (calibration ${Math.round(report.ms.calibrate)} ms)`);
+    const st = report.ms.calibrateSteps, r = Math.round;
+    print(`  ${r(report.ms.total)} ms (calibration ${r(report.ms.calibrate)} ms: opening its model ${r(st.open)}, runs ${r(st.runs)}, reading ${r(st.read)}, statistics ${r(st.observe)}, ranges ${r(st.ranges)})`);
     if (validation) {
       const failed = Object.entries(validation.errorsByRule).map(([rule, n]) => `${rule} ${n}`).join(", ");
       print(`  validate --target ${target}: ${validation.errors ? `${validation.errors} errors (${failed}): see edgeq validate` : "clean"}`);

@@ -7,7 +7,8 @@
  *   floor, a plain onnxruntime-node process that loads the FP32 model and
  *   runs the same calibration samples (bench/floor.mjs), interleaved, median
  *   of `--reps`; the CLI's own `--json` times split it into normalize,
- *   passes, statistics, calibration, QDQ insertion; start-up is a bare
+ *   passes, statistics, calibration (itself split into opening its model, ORT runs,
+ *   sample reads, statistics in JS and the range choice), QDQ insertion; start-up is a bare
  *   `edgeq --version`, and the rest (reading, shape recording, writing) the
  *   difference;
  * - peak RSS of both processes (bench/rss.mjs);
@@ -225,7 +226,11 @@ try {
         continue;
       }
       const f = median(floor.map((x) => x.ms)), w = median(whole.map((x) => x.ms));
-      const report = JSON.parse(whole[whole.map((x) => x.ms).indexOf(w)].stdout) as { ms: Record<string, number>; calibration: { method: string } };
+      const report = JSON.parse(whole[whole.map((x) => x.ms).indexOf(w)].stdout) as {
+        ms: Record<string, number> & { calibrateSteps: Record<"open" | "read" | "runs" | "observe" | "ranges", number> };
+        calibration: { method: string };
+      };
+      const steps = report.ms.calibrateSteps;
       const lat = await latency([model, out], dims);
       const s = (ms: number) => +(ms / 1000).toFixed(2);
       rows.push({
@@ -243,6 +248,12 @@ try {
         passesS: s(report.ms.passes),
         statisticsS: s(report.ms.statistics),
         calibrateS: s(report.ms.calibrate),
+        // The calibration step split: opening its model, ORT's runs, sample reads, statistics in JS, range choice.
+        calibOpenS: s(steps.open),
+        calibRunsS: s(steps.runs),
+        calibReadS: s(steps.read),
+        calibStatsS: s(steps.observe),
+        calibRangesS: s(steps.ranges),
         qdqS: s(report.ms.quantize),
         restS: s(w - report.ms.total - startup),
         rssMb: Math.round(median(whole.map((x) => x.rssMb))),
@@ -265,7 +276,7 @@ console.log("ratio = edgeq quantize / floor (whole processes); int8/fp32 = media
 const COLUMNS: [string, string][] = [
   ["model", "model"], ["target", "target"], ["ratio", "×floor"], ["int8/fp32", "int8/fp32"], ["int kernels", "int kernels"], ["float conv/mm", "float conv/mm int8/fp32"],
   ["quantizeS", "quantize s"], ["floorS", "floor s"], ["startupS", "start-up"], ["normalizeS", "normalize"], ["passesS", "passes"], ["statisticsS", "statistics"],
-  ["calibrateS", "calibrate"], ["qdqS", "QDQ"], ["restS", "read/shapes/write"], ["rssMb", "RSS MB"], ["floorRssMb", "floor RSS"], ["fp32Ms", "fp32 ms"], ["int8Ms", "int8 ms"],
+  ["calibrateS", "calibrate"], ["calibOpenS", "(open"], ["calibRunsS", "runs"], ["calibReadS", "read"], ["calibStatsS", "stats"], ["calibRangesS", "ranges)"], ["qdqS", "QDQ"], ["restS", "read/shapes/write"], ["rssMb", "RSS MB"], ["floorRssMb", "floor RSS"], ["fp32Ms", "fp32 ms"], ["int8Ms", "int8 ms"],
   ["fp32MiB", "fp32 MiB"], ["int8MiB", "int8 MiB"],
 ];
 const cells = rows.map((r) => COLUMNS.map(([k]) => (r[k] === undefined ? "" : String(r[k]))));

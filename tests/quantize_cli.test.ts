@@ -33,6 +33,12 @@ test("quantize writes an INT8 QDQ model that agrees with FP32 on held-out sample
   assert.is(report.samples, 16);
   assert.ok(report.quantize.quantizeLinear > 100, `${report.quantize.quantizeLinear} Q nodes`);
   assert.ok(report.quantize.bytes.after < report.quantize.bytes.before / 2.5, "int8 weights");
+  // Where calibration's time went: its parts, each non-negative, within the step.
+  const steps = report.ms.calibrateSteps;
+  assert.equal(Object.keys(steps).sort(), ["observe", "open", "ranges", "read", "runs"]);
+  const parts = Object.values(steps) as number[];
+  assert.ok(parts.every((x) => x >= 0) && steps.open > 0 && steps.runs > 0, JSON.stringify(steps));
+  assert.ok(parts.reduce((a, b) => a + b, 0) <= report.ms.calibrate, `${JSON.stringify(steps)} within ${report.ms.calibrate}`);
   const output = report.evaluation.outputs[0];
   assert.ok(output.sqnrDb > 25, `SQNR ${output.sqnrDb}`);
   assert.ok(output.top1Agreement >= 0.95, `top-1 agreement ${output.top1Agreement}`);

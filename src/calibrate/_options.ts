@@ -20,6 +20,7 @@ export function resolveCollectOptions(opts: Partial<CollectOptions>, size: numbe
     histogramSample,
     session: opts.session ?? {},
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.onTimings ? { onTimings: opts.onTimings } : {}),
   };
 }
 

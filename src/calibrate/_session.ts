@@ -36,6 +36,8 @@ export interface RunResult {
 
 /** The sessions of one collection pass. */
 export class Sessions {
+  /** Milliseconds spent building the augmented models and opening their sessions. */
+  openMs = 0;
   #main?: Session;
   #aug?: Omit<Augmented, "model">;
   #full?: Session;
@@ -68,8 +70,10 @@ export class Sessions {
       let n = 0;
       for (const t of Object.values(feeds)) n += t.data.length;
       if (n < PER_CHANNEL_INPUT) this.#req = { ...this.#req, channels: new Map() };
+      const t = performance.now();
       const { model, ...names } = augment(this.#model, this.#req);
       this.#main = await this.#open(model);
+      this.openMs += performance.now() - t;
       this.#aug = names;
     }
     const aug = this.#aug!, req = this.#req;
@@ -116,7 +120,11 @@ export class Sessions {
   /** Runs sample `id` again on a model that outputs `values` whole. */
   async runWhole(feeds: Record<string, TensorValue>, values: readonly string[], id: string): Promise<Map<string, Reading>> {
     const req = { whole: this.#fallback, extremes: [], sampled: [], channels: new Map(), channelStats: new Map(), runs: new Map(), size: 0 };
-    this.#full ??= await this.#open(augment(this.#model, req).model);
+    if (!this.#full) {
+      const t = performance.now();
+      this.#full = await this.#open(augment(this.#model, req).model);
+      this.openMs += performance.now() - t;
+    }
     const out = await runOn(this.#full, feeds, values, id, feeds);
     return new Map(values.map((v) => [v, wholeReading(v, out[v])]));
   }

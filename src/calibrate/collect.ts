@@ -107,11 +107,14 @@ export async function collect<const R extends readonly StatRequest[]>(
   const runs = request.whole.length + request.extremes.length > 0;
   const derived = new DerivedReadings();
   // The next sample's read starts before this one runs: a dataset that reads off this thread (images) overlaps the run.
+  const time = { open: 0, read: 0, runs: 0, observe: 0 };
+  let t = performance.now();
   let reading = o.samples > 0 ? data.get(0) : undefined;
   try {
     for (let i = 0; i < o.samples; i++) {
       const sample = await reading!;
       reading = i + 1 < o.samples ? data.get(i + 1) : undefined;
+      time.read += performance.now() - t;
       // A failed read surfaces at its own turn, not as an unhandled rejection before it.
       reading?.catch(() => {});
       const feeds = feedsOf(sample, feedNames, data.id(i));
@@ -119,11 +122,14 @@ export async function collect<const R extends readonly StatRequest[]>(
       const offset = (i * 7919) % 1_000_003;
       const readings = new Map<string, Reading>();
       let again: string[] = [];
+      t = performance.now();
       if (runs) {
         const run = await session.run(feeds, offset, data.id(i));
         for (const [v, r] of run.readings) readings.set(v, r);
         again = run.nonFinite;
       }
+      time.runs += performance.now() - t;
+      t = performance.now();
       // Inputs: extremes from the graph when it reduced them (finite), data from the feed.
       for (const v of routes.inputs) {
         const reduced = readings.get(v);
@@ -138,14 +144,24 @@ export async function collect<const R extends readonly StatRequest[]>(
         else again.push(v);
       }
       if (again.length > 0) {
+        time.observe += performance.now() - t;
+        t = performance.now();
         for (const [v, r] of await session.runWhole(feeds, again, data.id(i))) readings.set(v, r);
+        time.runs += performance.now() - t;
+        t = performance.now();
       }
       for (const [v, r] of readings) if (!routes.derived.has(v) || again.includes(v)) observeReading(observers.get(v) ?? [], v, r);
+      time.observe += performance.now() - t;
       o.onProgress?.(i + 1, o.samples);
+      t = performance.now();
     }
   } finally {
     await session.release();
   }
+  // Opening happens inside the first run (and a fallback's first run).
+  time.open = session.openMs;
+  time.runs -= session.openMs;
+  o.onTimings?.(time);
   return result as Observers<R>;
 }
 

@@ -15,6 +15,7 @@ import { collect } from "./collect.ts";
 import { calibrate } from "./calibrate.ts";
 import { memoryDataset, uniformArray, wholeTensors } from "./_testing.ts";
 import { subsamplePlan, subsampleTake } from "./_augment.ts";
+import type { CollectTimings } from "./types.ts";
 
 const DIMS = [1, 4, 6, 6];
 const SIZE = DIMS.reduce((a, b) => a * b, 1);
@@ -155,18 +156,26 @@ test("a weighted histogram without a run length reads it from the running shape:
   }
 });
 
-test("equal requests share one observer; samples and progress are honoured", async () => {
+test("equal requests share one observer; samples, progress and timings are honoured", async () => {
   const model = smallModel();
   const progress: string[] = [];
+  const timings: CollectTimings[] = [];
+  const t0 = performance.now();
   const obs = await collect(
     model,
     memoryDataset("x", samples(4)),
     [{ kind: "minmax", value: "y" }, { kind: "minmax", value: "y" }, { kind: "minmax", value: "y", movingAverage: 0.1 }],
-    { samples: 2, onProgress: (d, t) => progress.push(`${d}/${t}`) },
+    { samples: 2, onProgress: (d, t) => progress.push(`${d}/${t}`), onTimings: (t) => timings.push(t) },
   );
+  const elapsed = performance.now() - t0;
   assert.ok(obs[0] === obs[1] && obs[0] !== obs[2]);
   assert.is(obs[0].samples, 2);
   assert.equal(progress, ["1/2", "2/2"]);
+  // Once, at the end: every part non-negative, the session opened, the parts within the whole.
+  assert.is(timings.length, 1);
+  const { open, read, runs, observe } = timings[0];
+  assert.ok([open, read, runs, observe].every((x) => x >= 0), JSON.stringify(timings[0]));
+  assert.ok(open > 0 && open + read + runs + observe <= elapsed, JSON.stringify({ ...timings[0], elapsed }));
 });
 
 /** The message `fn` rejects with. */

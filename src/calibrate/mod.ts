@@ -18,6 +18,7 @@ export type {
   CalibrateOptions,
   ChannelRequest,
   CollectOptions,
+  CollectTimings,
   HistogramRequest,
   MinMaxRequest,
   Range,

@@ -27,6 +27,8 @@ export interface CollectOptions {
   samples: number;
   /** Called after each sample. Default: none. */
   onProgress?: (done: number, total: number) => void;
+  /** Called once, after the last sample, with where the time went. Default: none. */
+  onTimings?: (t: CollectTimings) => void;
   /**
    * Elements of each value that a histogram reads per sample (k): a value of
    * n elements contributes ⌊n / s⌋ elements s = ⌊n / k + 1⌋ apart (at most
@@ -48,6 +50,18 @@ export interface CollectOptions {
    * a graph output of the session's model and outputs are never fused away.
    */
   session: Partial<SessionOptions>;
+}
+
+/** Where one pass over the calibration data spent its time, in milliseconds. */
+export interface CollectTimings {
+  /** Building the model calibration runs and opening its session (and the fallback one, if any). */
+  open: number;
+  /** Reading samples, as far as they were not read while the model ran. */
+  read: number;
+  /** ONNX Runtime's runs of that model, with the copies of what they return. */
+  runs: number;
+  /** The observers: reductions finished in JavaScript, histograms, derived values. */
+  observe: number;
 }
 
 /** Options for calibration; each field's default is applied in one place. */

@@ -31,7 +31,7 @@ import { layerErrors } from "../eval/layer_errors.ts";
 import type { Dataset } from "../data/types.ts";
 import { collect, rangeOf, rangeRequests, resolveCalibrateOptions } from "../calibrate/mod.ts";
 import { collectGrams } from "../calibrate/gram.ts";
-import type { CalibrateOptions, Range, StatRequest } from "../calibrate/types.ts";
+import type { CalibrateOptions, CollectTimings, Range, StatRequest } from "../calibrate/types.ts";
 import { normalize, type NormalizeReport } from "../normalize/mod.ts";
 import { PASSES } from "../passes/registry.ts";
 import { resolvePassSettings } from "../passes/settings.ts";
@@ -126,7 +126,16 @@ export interface QuantizeModelReport {
    * over the data that `statistics` passes need (one each; 0 when none ran), `passes`
    * the passes' own work.
    */
-  ms: { normalize: number; passes: number; statistics: number; calibrate: number; quantize: number; total: number };
+  ms: {
+    normalize: number;
+    passes: number;
+    statistics: number;
+    calibrate: number;
+    /** `calibrate` split: the pass over the data ({@linkcode CollectTimings}) and the range choice after it. */
+    calibrateSteps: CollectTimings & { ranges: number };
+    quantize: number;
+    total: number;
+  };
 }
 
 /**
@@ -164,7 +173,10 @@ export async function quantizeModel(
     levels: opts.calibration?.levels ?? (q.symmetricActivations && q.activations === "int8" ? 255 : 256),
     powerOfTwo: opts.calibration?.powerOfTwo ?? q.powerOfTwoScales,
   }, calib.size);
-  const ms = { normalize: 0, passes: 0, statistics: 0, calibrate: 0, quantize: 0, total: 0 };
+  const ms = {
+    normalize: 0, passes: 0, statistics: 0, calibrate: 0, quantize: 0, total: 0,
+    calibrateSteps: { open: 0, read: 0, runs: 0, observe: 0, ranges: 0 },
+  };
   const reports: PassReport[] = [];
   const stage = (s: PassStage) => PASSES.filter((p) => p.stage === s && recipe.has(p.name));
   const run = async (passes: readonly Pass[], stats: StatLookup) => {
@@ -177,7 +189,8 @@ export async function quantizeModel(
   const collectFor = async (passes: readonly Pass[], extra: StatRequest[], step: "statistics" | "calibrate") => {
     const needs = passes.flatMap((p) => p.needs?.(model, ctx) ?? []);
     const all = [...extra, ...needs];
-    const observers = await collect(model, calib, all, { ...c, onProgress: (d, n) => opts.onProgress?.(step, d, n) }, opts.runtime);
+    const onTimings = step === "calibrate" ? (t: CollectTimings) => Object.assign(ms.calibrateSteps, t) : undefined;
+    const observers = await collect(model, calib, all, { ...c, onProgress: (d, n) => opts.onProgress?.(step, d, n), onTimings }, opts.runtime);
     return { observers, lookup: lookupOf(all, observers) };
   };
 
@@ -213,6 +226,7 @@ export async function quantizeModel(
   const weighted = c.method === "mse" && opts.consumerRanges !== false;
   const requests = rangeRequests(plan.activations, c, weighted ? (v) => consumerWeights(model.graph, v) : undefined);
   const { observers, lookup } = await collectFor(calibrated, requests, "calibrate");
+  const t1r = performance.now();
   const consumerWeighted = requests.flatMap((r) => r.kind === "histogram" && r.channelWeights ? [r.value] : []);
   const ranges = new Map<string, Range>();
   // 16-bit values search their range over 65536 levels, where clipping rarely pays.
@@ -229,6 +243,7 @@ export async function quantizeModel(
   // A Pad whose fill lies in its input's range keeps one grid (no second rounding).
   const sharedPads = sharePadRanges(model.graph, ranges);
   ms.calibrate = performance.now() - t1;
+  ms.calibrateSteps.ranges = performance.now() - t1r;
 
   const pinned = new Map<string, Float32Array>();
   if (calibrated.length) {
