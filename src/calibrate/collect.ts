@@ -108,13 +108,18 @@ export async function collect<const R extends readonly StatRequest[]>(
   const derived = new DerivedReadings();
   // The next sample's read starts before this one runs: a dataset that reads off this thread (images) overlaps the run.
   const time = { open: 0, read: 0, runs: 0, observe: 0 };
-  let t = performance.now();
+  let last = performance.now();
+  // Adds the time since the last lap to `part` (none: not counted).
+  const lap = (part?: keyof typeof time) => {
+    const now = performance.now();
+    if (part) time[part] += now - last;
+    last = now;
+  };
   let reading = o.samples > 0 ? data.get(0) : undefined;
   try {
     for (let i = 0; i < o.samples; i++) {
       const sample = await reading!;
       reading = i + 1 < o.samples ? data.get(i + 1) : undefined;
-      time.read += performance.now() - t;
       // A failed read surfaces at its own turn, not as an unhandled rejection before it.
       reading?.catch(() => {});
       const feeds = feedsOf(sample, feedNames, data.id(i));
@@ -122,14 +127,13 @@ export async function collect<const R extends readonly StatRequest[]>(
       const offset = (i * 7919) % 1_000_003;
       const readings = new Map<string, Reading>();
       let again: string[] = [];
-      t = performance.now();
+      lap("read");
       if (runs) {
         const run = await session.run(feeds, offset, data.id(i));
         for (const [v, r] of run.readings) readings.set(v, r);
         again = run.nonFinite;
       }
-      time.runs += performance.now() - t;
-      t = performance.now();
+      lap("runs");
       // Inputs: extremes from the graph when it reduced them (finite), data from the feed.
       for (const v of routes.inputs) {
         const reduced = readings.get(v);
@@ -144,16 +148,14 @@ export async function collect<const R extends readonly StatRequest[]>(
         else again.push(v);
       }
       if (again.length > 0) {
-        time.observe += performance.now() - t;
-        t = performance.now();
+        lap("observe");
         for (const [v, r] of await session.runWhole(feeds, again, data.id(i))) readings.set(v, r);
-        time.runs += performance.now() - t;
-        t = performance.now();
+        lap("runs");
       }
       for (const [v, r] of readings) if (!routes.derived.has(v) || again.includes(v)) observeReading(observers.get(v) ?? [], v, r);
-      time.observe += performance.now() - t;
+      lap("observe");
       o.onProgress?.(i + 1, o.samples);
-      t = performance.now();
+      lap();
     }
   } finally {
     await session.release();

@@ -56,7 +56,7 @@ export interface CollectOptions {
 export interface CollectTimings {
   /** Building the model calibration runs and opening its session (and the fallback one, if any). */
   open: number;
-  /** Reading samples, as far as they were not read while the model ran. */
+  /** Reading samples into feeds, as far as they were not read while the model ran. */
   read: number;
   /** ONNX Runtime's runs of that model, with the copies of what they return. */
   runs: number;
