@@ -58,8 +58,9 @@ export const fusions: Pass = {
     const nodes: string[] = [];
     const skipped: string[] = [];
     const env = (): FusionEnv => {
-      const rule = ctx.profile.ops.Pad as { modes?: readonly string[] } | null | undefined;
-      return { pad: model.opset() >= 11 && !!rule && (!rule.modes || rule.modes.includes("constant")) };
+      // Listed (as the ops the other fusions make must be), with constant among its modes if it limits them.
+      const modes = "Pad" in ctx.profile.ops ? ctx.profile.ops.Pad?.modes ?? ["constant"] : [];
+      return { pad: model.opset() >= 11 && modes.includes("constant") };
     };
     const pads = () => g.nodes.filter((n) => n.opType === "Pad").length;
     const padsBefore = pads();
