@@ -440,8 +440,8 @@ export function hardSigmoidByGrid(graph: Graph): number {
     const readers = graph.consumers(q.outputs[0]);
     if (graph.isOutput(q.outputs[0]) || !readers.length || readers.some((n) => n.opType !== "DequantizeLinear")) continue;
     const uint8 = (n: Node) => {
-      const z = graph.constant(n.inputs[2] ?? ""), sc = graph.constant(n.inputs[1]);
-      return z?.dtype === "uint8" && z.size === 1 && sc?.size === 1 ? { scale: sc.toFloat64()[0], zero: Number(z.view()[0]) } : undefined;
+      const g = gridOf(graph, n);
+      return g?.dtype === "uint8" ? g : undefined;
     };
     const gate = uint8(q), input = uint8(qIn);
     if (!gate || !input || gate.zero !== 0 || readers.some((n) => !uint8(n))) continue;
@@ -522,10 +522,10 @@ export function floatMaxPools(graph: Graph): number {
   let count = 0;
   let channels: Map<string, number> | undefined;
   const scope = graph.nameScope();
+  // A float32 scale: the per-channel one written below is float32 too.
   const grid = (n: Node) => {
-    const s = graph.constant(n.inputs[1]), z = graph.constant(n.inputs[2] ?? "");
-    if (!s || s.size !== 1 || s.dtype !== "float32" || !z || z.size !== 1 || (z.dtype !== "uint8" && z.dtype !== "int8")) return undefined;
-    return { scale: s.toFloat32()[0], zero: Number(z.view()[0]), dtype: z.dtype };
+    const g = gridOf(graph, n);
+    return g && g.scaleType === "float32" && (g.dtype === "uint8" || g.dtype === "int8") ? g : undefined;
   };
   for (const mp of [...graph.nodes]) {
     if (mp.opType !== "MaxPool" || mp.domain !== "" || (mp.outputs.length > 1 && mp.outputs[1])) continue;
@@ -554,6 +554,13 @@ export function floatMaxPools(graph: Graph): number {
   }
   if (count) graph.prune();
   return count;
+}
+
+/** The per-tensor grid of a QuantizeLinear or DequantizeLinear: its scalar scale and zero point. */
+function gridOf(graph: Graph, n: Node): { scale: number; zero: number; dtype: string; scaleType: string } | undefined {
+  const sc = graph.constant(n.inputs[1]), z = graph.constant(n.inputs[2] ?? "");
+  if (!sc || sc.size !== 1 || !z || z.size !== 1) return undefined;
+  return { scale: sc.toFloat64()[0], zero: Number(z.view()[0]), dtype: z.dtype, scaleType: sc.dtype };
 }
 
 /**
