@@ -522,7 +522,7 @@ async function quantizeFile(
   if (Object.keys(inputShapes).length) {
     const before = Object.fromEntries(graphInputs().map((v) => [v.name, v.shape ? [...v.shape] : undefined]));
     // Calibration runs the model on these shapes next: its first run is the check.
-    await makeShapesStatic(model, inputShapes, undefined, { check: false });
+    await makeShapesStatic(model, inputShapes, { check: false });
     // Shapes the samples gave fit them by construction; a given --input-shape must be checked against them.
     if (Object.values(shapesFrom).includes("--input-shape")) calib = undefined;
     for (const [name, dims] of Object.entries(inputShapes)) fixedShapes[name] = { from: before[name] ?? null, to: dims, source: shapesFrom[name] };

@@ -98,7 +98,7 @@ async function run(): Promise<void> {
     await normalize(model, { shapes: false });
     if (profile.staticShapes) {
       const dims = [...(await sets.calib.get(0))[input.name].dims];
-      await makeShapesStatic(model, { [input.name]: dims }, web);
+      await makeShapesStatic(model, { [input.name]: dims }, { runtime: web });
       log(`input "${input.name}" fixed to [${dims.join(",")}] from the images`);
     }
     const settings = quantizeOptionsFor(profile, {});

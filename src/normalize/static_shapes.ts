@@ -8,7 +8,6 @@
  */
 import { InputError } from "../errors.ts";
 import type { Model } from "../ir/model.ts";
-import type { Runtime, RuntimeName } from "../runtime/types.ts";
 import { foldConstants } from "./fold_constants.ts";
 import { recordShapes, type RecordShapesOptions } from "./shapes.ts";
 import { DEFAULT_RUNTIME } from "../runtime/mod.ts";
@@ -51,9 +50,10 @@ export function parseInputShapes(specs: readonly string[]): Record<string, numbe
  * integer computations that only depended on shapes into initializers.
  * Values downstream of data-dependent ops (NonZero, TopK, Loop, …) are not
  * folded. Throws an InputError for an unknown input or a shape that
- * contradicts a declared dim. `check: false` skips the one run that checks
- * what shape inference does not ({@linkcode RecordShapesOptions.check}), for
- * a caller that runs the model on these shapes next anyway.
+ * contradicts a declared dim. Options: `runtime` (default onnxruntime-node)
+ * records the shapes; `check: false` skips the one run that checks what
+ * shape inference does not ({@linkcode RecordShapesOptions.check}), for a
+ * caller that runs the model on these shapes next anyway.
  *
  * @example
  * ```ts
@@ -67,8 +67,7 @@ export function parseInputShapes(specs: readonly string[]): Record<string, numbe
 export async function makeShapesStatic(
   model: Model,
   shapes: Readonly<Record<string, readonly number[]>>,
-  runtime: Runtime | RuntimeName = DEFAULT_RUNTIME,
-  { check = true }: { check?: boolean } = {},
+  { runtime = DEFAULT_RUNTIME, check = true }: Partial<Pick<RecordShapesOptions, "runtime" | "check">> = {},
 ): Promise<StaticShapesReport> {
   const g = model.graph;
   const inputs = g.inputs.filter((v) => !g.initializers.has(v.name));
