@@ -102,7 +102,7 @@ export function listTargets(): { name: string; description: string }[] {
 function builtinDescription(name: string, seen: string[] = []): string {
   const file = builtinTargetFile(name);
   if (!file || seen.includes(name)) return loadTarget(name).description; // let loadTarget say what is wrong
-  const json = JSON.parse(fs.readFileSync(file, "utf8").replace(/^\uFEFF/, "")) as JsonObject;
+  const json = parseJson(fs.readFileSync(file, "utf8")) as JsonObject;
   if (typeof json.description === "string") return json.description;
   const base = json.extends;
   if (typeof base !== "string" || isTargetPath(base)) return loadTarget(name).description;
@@ -138,13 +138,18 @@ function readProfile(file: string, label: string, builtin = false, via?: Profile
   }
   let json: unknown;
   try {
-    json = JSON.parse(text.replace(/^\uFEFF/, ""));
+    json = parseJson(text);
   } catch (e) {
     throw new InputError(`Cannot load target "${label}": not JSON (${(e as Error).message})`);
   }
   const errors = schemaErrors(json, targetSchema());
   if (errors.length) throw new InputError(`Cannot load target "${label}": ${errors[0].replace(/^the value /, "the profile ")}`);
   return { key: path.resolve(file), label, json: json as JsonObject, builtin };
+}
+
+/** A profile's JSON text parsed, a leading byte-order mark (editors on Windows write one) ignored. */
+function parseJson(text: string): unknown {
+  return JSON.parse(text.replace(/^\uFEFF/, ""));
 }
 
 function nameOf(f: ProfileFile): string {
