@@ -117,9 +117,8 @@ function withIndex(
   }) as Linear;
 }
 
-/** Max |w| per output channel. */
-export function outputRanges(graph: Graph, l: Linear): Float64Array {
-  const w = weightOf(graph, l);
+/** Max |w| per output channel, of the graph's weight or of `w` (a working copy of its elements). */
+export function outputRanges(graph: Graph, l: Linear, w: ArrayLike<number> = weightOf(graph, l)): Float64Array {
   const r = new Float64Array(l.outputs);
   const outOf = l.outOf;
   for (let i = 0; i < w.length; i++) {
@@ -129,9 +128,8 @@ export function outputRanges(graph: Graph, l: Linear): Float64Array {
   return r;
 }
 
-/** Max |w| per input channel. */
-export function inputRanges(graph: Graph, l: Linear): Float64Array {
-  const w = weightOf(graph, l);
+/** Max |w| per input channel, of the graph's weight or of `w` (a working copy of its elements). */
+export function inputRanges(graph: Graph, l: Linear, w: ArrayLike<number> = weightOf(graph, l)): Float64Array {
   const r = new Float64Array(l.inputs);
   const inOf = l.inOf;
   for (let i = 0; i < w.length; i++) {
@@ -166,10 +164,8 @@ export function biasOf(graph: Graph, l: Linear): Float64Array | undefined {
 
 /** Multiplies output channel o (weights and bias) by `s[o]`. */
 export function scaleOutputs(graph: Graph, l: Linear, s: ArrayLike<number>): void {
-  const w = weightOf(graph, l);
-  const nw = new Float32Array(w.length);
-  const outOf = l.outOf;
-  for (let i = 0; i < w.length; i++) nw[i] = w[i] * s[outOf[i]];
+  const nw = Float32Array.from(weightOf(graph, l));
+  scaleOutputsOf(l, nw, s);
   setInput(graph, l.node, 1, Tensor.fromArray(l.node.inputs[1], graph.constant(l.node.inputs[1])!.dims, nw));
   if (l.biasSlot >= 0 && l.node.inputs[l.biasSlot]) {
     const b = biasOf(graph, l);
@@ -180,11 +176,21 @@ export function scaleOutputs(graph: Graph, l: Linear, s: ArrayLike<number>): voi
 
 /** Multiplies input channel c of the weight by `s[c]`. */
 export function scaleInputs(graph: Graph, l: Linear, s: ArrayLike<number>): void {
-  const w = weightOf(graph, l);
-  const nw = new Float32Array(w.length);
-  const inOf = l.inOf;
-  for (let i = 0; i < w.length; i++) nw[i] = w[i] * s[inOf[i]];
+  const nw = Float32Array.from(weightOf(graph, l));
+  scaleInputsOf(l, nw, s);
   setInput(graph, l.node, 1, Tensor.fromArray(l.node.inputs[1], graph.constant(l.node.inputs[1])!.dims, nw));
+}
+
+/** Multiplies, in place, the elements of output channel o of `w` (a copy of `l`'s weight) by `s[o]`. */
+export function scaleOutputsOf(l: Linear, w: Float32Array, s: ArrayLike<number>): void {
+  const outOf = l.outOf;
+  for (let i = 0; i < w.length; i++) w[i] *= s[outOf[i]];
+}
+
+/** Multiplies, in place, the elements of input channel c of `w` (a copy of `l`'s weight) by `s[c]`. */
+export function scaleInputsOf(l: Linear, w: Float32Array, s: ArrayLike<number>): void {
+  const inOf = l.inOf;
+  for (let i = 0; i < w.length; i++) w[i] *= s[inOf[i]];
 }
 
 /**

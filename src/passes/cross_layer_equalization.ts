@@ -26,7 +26,7 @@ import type { Graph } from "../ir/graph.ts";
 import type { Model } from "../ir/model.ts";
 import { Node } from "../ir/node.ts";
 import { Tensor } from "../ir/tensor.ts";
-import { inputRanges, type Linear, linearOf, outputRanges, scaleInputs, scaleOutputs } from "./_linear.ts";
+import { biasOf, inputRanges, type Linear, linearOf, outputRanges, scaleInputsOf, scaleOutputs, scaleOutputsOf, setBias, setInput, weightOf } from "./_linear.ts";
 import { median, scalarOf, soleReader, spread } from "./_graph.ts";
 import type { Pass, PassContext, PassReport } from "./types.ts";
 
@@ -94,21 +94,34 @@ export const crossLayerEqualization: Pass = {
     const g = model.graph;
     const { pairs, refused } = equalizablePairs(g);
     const before = pairs.map((p) => spread(outputRanges(g, p.a)));
+    // Sweeps rescale a working copy of each layer's weight and bias (a layer may sit in two pairs);
+    // the graph gets the result once, not a new tensor per pair and sweep.
+    const work = new Map<Node, Working>();
+    const of = (l: Linear) => {
+      let w = work.get(l.node);
+      if (!w) work.set(l.node, w = working(g, l));
+      return w;
+    };
     let sweeps = 0, moved = Infinity;
     for (; sweeps < ctx.settings.cleIterations && moved > 1e-3; sweeps++) {
       moved = 0;
       for (const p of pairs) {
-        // Re-read: an earlier pair in this sweep may have changed either layer.
-        const a = linearOf(g, p.a.node)!, b = linearOf(g, p.b.node)!;
-        const r1 = outputRanges(g, a), r2 = inputRanges(g, b);
-        const s = new Float64Array(a.outputs);
+        const a = of(p.a), b = of(p.b);
+        const r1 = outputRanges(g, a.l, a.w), r2 = inputRanges(g, b.l, b.w);
+        const s = new Float64Array(a.l.outputs);
         for (let i = 0; i < s.length; i++) {
           s[i] = r1[i] > 0 && r2[i] > 0 ? Math.sqrt(r1[i] / r2[i]) : 1;
           moved = Math.max(moved, Math.abs(Math.log(s[i])));
         }
-        scaleOutputs(g, a, s.map((x) => 1 / x));
-        scaleInputs(g, b, s);
+        const inv = s.map((x) => 1 / x);
+        scaleOutputsOf(a.l, a.w, inv);
+        if (a.b) for (let o = 0; o < a.b.length; o++) a.b[o] = Math.fround(a.b[o] * inv[o]);
+        scaleInputsOf(b.l, b.w, s);
       }
+    }
+    for (const { l, w, b } of work.values()) {
+      setInput(g, l.node, 1, Tensor.fromArray(l.node.inputs[1], g.constant(l.node.inputs[1])!.dims, w));
+      if (b) setBias(g, l, b);
     }
     const after = pairs.map((p) => spread(outputRanges(g, linearOf(g, p.a.node)!)));
     const rescaled = ctx.perChannel || !ctx.constants ? [] : rescaleAlone(g, pairs, ctx.constants, ctx.settings.cleRescaleLimit);
@@ -129,6 +142,22 @@ export const crossLayerEqualization: Pass = {
     };
   },
 };
+
+/** A layer's weight and bias (absent when it has none) as CLE's sweeps rescale them. */
+interface Working {
+  l: Linear;
+  w: Float32Array;
+  /** Float64 so that the first scaling multiplies the bias as {@linkcode biasOf} reads it (Gemm's beta applied), as `scaleOutputs` would; rounded to float32 after each. */
+  b?: Float64Array;
+}
+
+function working(g: Graph, l: Linear): Working {
+  const w = Float32Array.from(weightOf(g, l));
+  if (l.biasSlot < 0 || !l.node.inputs[l.biasSlot]) return { l, w };
+  const b = biasOf(g, l);
+  if (!b) throw new Error(`internal: bias of "${l.node.label}" is not per channel`);
+  return { l, w, b };
+}
 
 /** Channel-range spread above which a layer is worth a Mul of its own. */
 const RESCALE_SPREAD = 4;
