@@ -534,12 +534,16 @@ async function quantizeFile(
     }
     split = planSplit(model, profile);
     if (split && split.device === 0) {
-      const log = split.unsupported.find((u) => u.opType === "Log" || u.opType === "Reciprocal");
-      throw new InputError(
-        `Cannot split "${file}" for target "${profile.name}": no op would be left for the device${
-          log ? ` (what ${log.opType} "${log.node}" reads cannot pass int8 — small values round to 0 — so it stays on the host with it)` : ""
-        }`,
-      );
+      // Each side: the ops the target lacks that went there, and for a Log on the host tail, why what it reads went too.
+      const side = (s: "head" | "tail") => {
+        const ops = split!.unsupported.filter((u) => u.side === s);
+        if (!ops.length) return [];
+        const log = ops.find((u) => u.opType === "Log" || u.opType === "Reciprocal");
+        const names = ops.map((u) => u.why ?? `${u.opType} "${u.node}"`).join(", "), they = ops.length === 1 ? "it" : "they", them = ops.length === 1 ? "it" : "them";
+        const why = log ? `, and what ${log.opType} "${log.node}" reads, which cannot pass int8 (small values round to 0)` : "";
+        return [`host ${s}: ${names} and ${s === "head" ? `what ${they} read${ops.length === 1 ? "s" : ""}` : `what reads ${them}`}${why}`];
+      };
+      throw new InputError(`Cannot split "${file}" for target "${profile.name}": no op would be left for the device (${[...side("head"), ...side("tail")].join("; ")})`);
     }
   }
   if (profile) {

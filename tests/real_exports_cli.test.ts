@@ -89,7 +89,7 @@ test("hey_jarvis: its score-driven If is refused with a --split hint; with --spl
   assert.not.ok(readModel(path.join(out, "hj.onnx")).graph.nodes.some((n) => n.opType === "If"));
 });
 
-test("melspectrogram: refused for npu-int8-only; --split too, since what its Log reads (a power spectrum) cannot pass int8", async () => {
+test("melspectrogram: refused for npu-int8-only; --split too: its 512-tap STFT Convs go to the host head, and what its Log reads (a power spectrum) cannot pass int8", async () => {
   const out = tempDir("edgeq-x-out-");
   const calib = noise([1, 4000], 3, 0.5);
   const [refused, split] = await Promise.all([
@@ -100,7 +100,7 @@ test("melspectrogram: refused for npu-int8-only; --split too, since what its Log
   assert.match(messages(refused)[1], /op-not-supported: Log "Log_17": npu-int8-only has no integer kernel for Log/);
   assert.is(split.code, 2);
   assert.equal(messages(split), [
-    `edgeq: Cannot split "${model("melspectrogram")}" for target "npu-int8-only": no op would be left for the device (what Log "Log_17" reads cannot pass int8 — small values round to 0 — so it stays on the host with it)`,
+    `edgeq: Cannot split "${model("melspectrogram")}" for target "npu-int8-only": no op would be left for the device (host head: Conv "Conv_2": kernel 512 exceeds 16×16; strides 160 not in {1, 2, 3}, Conv "Conv_3": kernel 512 exceeds 16×16; strides 160 not in {1, 2, 3} and what they read; host tail: Log "Log_17" and what reads it, and what Log "Log_17" reads, which cannot pass int8 (small values round to 0))`,
   ]);
   assert.equal(fs.readdirSync(out), []);
 });

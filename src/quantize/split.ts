@@ -27,8 +27,11 @@ import { LOG_CHAIN, LOG_DOMAIN } from "./_plan.ts";
 
 /** Which side each op the target lacks goes to, by node name. */
 export interface SplitPlan {
-  /** Nodes the target has no kernel for, with the side each went to. */
-  unsupported: { node: string; opType: string; side: "head" | "tail" }[];
+  /**
+   * Nodes the target has no kernel for, with the side each went to; `why`
+   * when it has the op but not these attributes (the op-limits rule's line).
+   */
+  unsupported: { node: string; opType: string; side: "head" | "tail"; why?: string }[];
   /** Names of the host head's nodes (the unsupported ones and all they depend on). */
   head: string[];
   /** Names of the host tail's nodes (the unsupported ones and all that depends on them). */
@@ -65,7 +68,7 @@ export function planSplit(model: Model, profile: TargetProfile, prefer: Readonly
   const data = new Set(ctx.dataNodes);
   // Ops it has no kernel for, and ops whose attributes exceed its limits (a 512-tap Conv).
   const limits = validateModel(model, profile, { rules: [ruleById("op-limits")!] }).rules.flatMap((r) => r.violations);
-  const beyond = new Set(limits.filter((v) => v.severity === "error").map((v) => v.node));
+  const beyond = new Map(limits.filter((v) => v.severity === "error").map((v) => [v.node, v.message]));
   const lacking = ctx.dataNodes.filter((n) => !QDQ.has(n.opType) && (!Object.hasOwn(profile.ops, opKey(n)) || beyond.has(n.label)));
   if (!lacking.length) return undefined;
   const order = topologicalOrder(g);
@@ -78,7 +81,9 @@ export function planSplit(model: Model, profile: TargetProfile, prefer: Readonly
     const down = descendants(g, n, order);
     const side = prefer.get(n.name) ?? (count(up, data) <= count(down, data) ? "head" : "tail");
     for (const x of side === "head" ? up : down) (side === "head" ? head : tail).add(x);
-    unsupported.push({ node: n.name, opType: n.opType, side });
+    // The rule's line names the target at its end; the caller's sentence already does.
+    const why = Object.hasOwn(profile.ops, opKey(n)) ? beyond.get(n.label)?.replace(` (${profile.name})`, "") : undefined;
+    unsupported.push({ node: n.name, opType: n.opType, side, ...(why ? { why } : {}) });
   }
   // A node both sides claim (it feeds a head op and depends on a tail op) runs on the host tail, which comes last.
   for (const n of tail) head.delete(n);
