@@ -162,16 +162,25 @@ export function biasOf(graph: Graph, l: Linear): Float64Array | undefined {
   return out;
 }
 
+/**
+ * The bias input's values, one per output channel (Gemm's beta applied), to
+ * be scaled with the output channels; `undefined` when the node has no bias
+ * input. Throws when the bias does not broadcast per output channel.
+ */
+export function scalableBias(graph: Graph, l: Linear): Float64Array | undefined {
+  if (l.biasSlot < 0 || !l.node.inputs[l.biasSlot]) return undefined;
+  const b = biasOf(graph, l);
+  if (!b) throw new Error(`internal: bias of "${l.node.label}" is not per channel`);
+  return b;
+}
+
 /** Multiplies output channel o (weights and bias) by `s[o]`. */
 export function scaleOutputs(graph: Graph, l: Linear, s: ArrayLike<number>): void {
   const nw = Float32Array.from(weightOf(graph, l));
   scaleOutputsOf(l, nw, s);
   setInput(graph, l.node, 1, Tensor.fromArray(l.node.inputs[1], graph.constant(l.node.inputs[1])!.dims, nw));
-  if (l.biasSlot >= 0 && l.node.inputs[l.biasSlot]) {
-    const b = biasOf(graph, l);
-    if (!b) throw new Error(`internal: bias of "${l.node.label}" is not per channel`);
-    setBias(graph, l, b.map((x, o) => x * s[o]));
-  }
+  const b = scalableBias(graph, l);
+  if (b) setBias(graph, l, b.map((x, o) => x * s[o]));
 }
 
 /** Multiplies input channel c of the weight by `s[c]`. */

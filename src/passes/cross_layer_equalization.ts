@@ -26,7 +26,7 @@ import type { Graph } from "../ir/graph.ts";
 import type { Model } from "../ir/model.ts";
 import { Node } from "../ir/node.ts";
 import { Tensor } from "../ir/tensor.ts";
-import { biasOf, inputRanges, type Linear, linearOf, outputRanges, scaleInputsOf, scaleOutputs, scaleOutputsOf, setBias, setInput, weightOf } from "./_linear.ts";
+import { inputRanges, type Linear, linearOf, outputRanges, scalableBias, scaleInputsOf, scaleOutputs, scaleOutputsOf, setBias, setInput, weightOf } from "./_linear.ts";
 import { median, scalarOf, soleReader, spread } from "./_graph.ts";
 import type { Pass, PassContext, PassReport } from "./types.ts";
 
@@ -147,16 +147,12 @@ export const crossLayerEqualization: Pass = {
 interface Working {
   l: Linear;
   w: Float32Array;
-  /** Float64 so that the first scaling multiplies the bias as {@linkcode biasOf} reads it (Gemm's beta applied), as `scaleOutputs` would; rounded to float32 after each. */
+  /** Float64 so that the first scaling multiplies the bias as `scaleOutputs` reads it (Gemm's beta applied); rounded to float32 after each. */
   b?: Float64Array;
 }
 
 function working(g: Graph, l: Linear): Working {
-  const w = Float32Array.from(weightOf(g, l));
-  if (l.biasSlot < 0 || !l.node.inputs[l.biasSlot]) return { l, w };
-  const b = biasOf(g, l);
-  if (!b) throw new Error(`internal: bias of "${l.node.label}" is not per channel`);
-  return { l, w, b };
+  return { l, w: Float32Array.from(weightOf(g, l)), b: scalableBias(g, l) };
 }
 
 /** Channel-range spread above which a layer is worth a Mul of its own. */
