@@ -539,7 +539,7 @@ async function quantizeFile(
         const ops = split!.unsupported.filter((u) => u.side === s);
         if (!ops.length) return [];
         const log = ops.find((u) => u.opType === "Log" || u.opType === "Reciprocal");
-        const names = ops.map((u) => u.why ?? `${u.opType} "${u.node}"`).join(", "), one = ops.length === 1;
+        const names = ops.map((u) => `${u.opType} "${u.node}"${u.why ? `: ${u.why}` : ""}`).join(", "), one = ops.length === 1;
         const reach = s === "head" ? (one ? "what it reads" : "what they read") : (one ? "what reads it" : "what reads them");
         const why = log ? `, and what ${log.opType} "${log.node}" reads, which cannot pass int8 (small values round to 0)` : "";
         return [`host ${s}: ${names} and ${reach}${why}`];

@@ -19,9 +19,8 @@ import { Model } from "../ir/model.ts";
 import type { Node } from "../ir/node.ts";
 import type { TargetProfile } from "../targets/types.ts";
 import { ruleContext } from "../validate/context.ts";
-import { ruleById } from "../validate/registry.ts";
+import { limitsExceeded } from "../validate/rules/op_limits.ts";
 import { opKey } from "../validate/rules/op_not_supported.ts";
-import { validateModel } from "../validate/validate.ts";
 import { dtypeResolver } from "./_dtypes.ts";
 import { LOG_CHAIN, LOG_DOMAIN } from "./_plan.ts";
 
@@ -29,7 +28,8 @@ import { LOG_CHAIN, LOG_DOMAIN } from "./_plan.ts";
 export interface SplitPlan {
   /**
    * Nodes the target has no kernel for, with the side each went to; `why`
-   * when it has the op but not these attributes (the op-limits rule's line).
+   * when it has the op but not these attributes (what exceeds its limits:
+   * `kernel 512 exceeds 16×16; strides 160 not in {1, 2, 3}`).
    */
   unsupported: { node: string; opType: string; side: "head" | "tail"; why?: string }[];
   /** Names of the host head's nodes (the unsupported ones and all they depend on). */
@@ -67,9 +67,8 @@ export function planSplit(model: Model, profile: TargetProfile, prefer: Readonly
   const ctx = ruleContext(model, profile);
   const data = new Set(ctx.dataNodes);
   // Ops it has no kernel for, and ops whose attributes exceed its limits (a 512-tap Conv).
-  const limits = validateModel(model, profile, { rules: [ruleById("op-limits")!] }).rules.flatMap((r) => r.violations);
-  const beyond = new Map(limits.filter((v) => v.severity === "error").map((v) => [v.node, v.message]));
-  const lacking = ctx.dataNodes.filter((n) => !QDQ.has(n.opType) && (!Object.hasOwn(profile.ops, opKey(n)) || beyond.has(n.label)));
+  const beyond = new Map(ctx.dataNodes.map((n) => [n, limitsExceeded(n, ctx)] as const).filter(([, why]) => why.length));
+  const lacking = ctx.dataNodes.filter((n) => !QDQ.has(n.opType) && (!Object.hasOwn(profile.ops, opKey(n)) || beyond.has(n)));
   if (!lacking.length) return undefined;
   const order = topologicalOrder(g);
   const head = new Set<Node>();
@@ -81,8 +80,7 @@ export function planSplit(model: Model, profile: TargetProfile, prefer: Readonly
     const down = descendants(g, n, order);
     const side = prefer.get(n.name) ?? (count(up, data) <= count(down, data) ? "head" : "tail");
     for (const x of side === "head" ? up : down) (side === "head" ? head : tail).add(x);
-    // The rule's line names the target at its end; the caller's sentence already does.
-    const why = Object.hasOwn(profile.ops, opKey(n)) ? beyond.get(n.label)?.replace(` (${profile.name})`, "") : undefined;
+    const why = beyond.get(n)?.join("; ");
     unsupported.push({ node: n.name, opType: n.opType, side, ...(why ? { why } : {}) });
   }
   // A node both sides claim (it feeds a head op and depends on a tail op) runs on the host tail, which comes last.

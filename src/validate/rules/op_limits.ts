@@ -24,14 +24,22 @@ export const opLimits: Rule = {
   check(ctx) {
     const out: Finding[] = [];
     for (const n of ctx.dataNodes) {
-      const limits = Object.hasOwn(ctx.profile.ops, opKey(n)) ? ctx.profile.ops[opKey(n)] : undefined;
-      if (!limits) continue;
-      const why = exceeded(n, limits, ctx);
+      const why = limitsExceeded(n, ctx);
       if (why.length) out.push({ node: n.label, message: `${describe(n)}: ${why.join("; ")} (${ctx.profile.name})` });
     }
     return out;
   },
 };
+
+/**
+ * What of `n` lies beyond the limits the target sets for its op, one phrase
+ * each (`kernel 512 exceeds 16×16`); empty when within them or when the
+ * target sets none (or lacks the op).
+ */
+export function limitsExceeded(n: Node, ctx: RuleContext): string[] {
+  const limits = Object.hasOwn(ctx.profile.ops, opKey(n)) ? ctx.profile.ops[opKey(n)] : undefined;
+  return limits ? exceeded(n, limits, ctx) : [];
+}
 
 function exceeded(n: Node, l: OpLimits, ctx: RuleContext): string[] {
   const why: string[] = [];
