@@ -203,6 +203,11 @@ export async function quantizeModel(
 
   // One pass over the data each: a pass's statistics must be of the graph the earlier ones changed.
   for (const p of stage("statistics")) {
+    // A pass with nothing to look at here (no LayerNorm to equalize, say) costs no pass over the data.
+    if (!p.needs?.(model, ctx).length) {
+      await run([p], noStats);
+      continue;
+    }
     const t = performance.now();
     const { lookup } = await collectFor([p], [], "statistics");
     ms.statistics += performance.now() - t;
