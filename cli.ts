@@ -177,6 +177,7 @@ function recipeOptions(cmd: Command): Command {
     .option("--fusions", "HardSwish/HardSigmoid/LayerNorm fusions and scale/shift folding (on by default; --no-fusions off)")
     .option("--cle", "Cross-layer equalization (--no-cle off; default: the target's recipe)")
     .option("--high-bias-absorption", "Move what a Relu never clips into the next layer's bias (--no-high-bias-absorption off)")
+    .option("--layernorm-equalization", "Equalize the channels of a LayerNorm run as separate ops (default on where the target lacks LayerNormalization; --no-layernorm-equalization off)")
     .option("--smoothquant", "SmoothQuant (--no-smoothquant off; default: the target's recipe)")
     .option("--smoothquant-alpha <a>", "SmoothQuant strength: a number in [0, 1] or auto (default 0.5; turns SmoothQuant on)")
     .option("--bias-correction", "Correct the mean output shift of weight rounding (--no-bias-correction off)")
@@ -454,6 +455,7 @@ async function quantizeFile(
   set("fusions", switched("fusions"));
   set("cross-layer-equalization", switched("cle"));
   set("high-bias-absorption", switched("high-bias-absorption"));
+  set("layernorm-equalization", switched("layernorm-equalization"));
   set("smoothquant", f.withoutSmoothquant ? false : switched("smoothquant") ?? (alpha !== undefined ? true : undefined));
   set("bias-correction", switched("bias-correction"));
   set("bias-overflow-guard", switched("bias-guard"));

@@ -28,6 +28,7 @@ interface Report {
   calibration: { method: string };
   quantize: { skipped: { node: string; reason: string }[] };
   validation?: { errors: number };
+  ms: { statistics: number };
 }
 
 async function quantize(out: string, ...flags: string[]): Promise<Report> {
@@ -36,19 +37,22 @@ async function quantize(out: string, ...flags: string[]): Promise<Report> {
   return JSON.parse(r.stdout);
 }
 
-test("the npu-int8-only default recipe: fusions, CLE, bias correction, MSE ranges; validate clean", async () => {
+test("the npu-int8-only default recipe: fusions, CLE, LayerNorm equalization, bias correction, MSE ranges; validate clean", async () => {
   const report = await quantize("npu.onnx", "--target", "npu-int8-only", "--input-shape", "x=1,3,48,192");
-  assert.equal(report.passes.map((p) => p.pass), ["fusions", "cross-layer-equalization", "bias-correction", "bias-overflow-guard"]);
+  assert.equal(report.passes.map((p) => p.pass), ["fusions", "cross-layer-equalization", "layernorm-equalization", "bias-correction", "bias-overflow-guard"]);
+  // The classifier has no LayerNorm: the pass finds nothing, and reads no data for it.
+  assert.equal(report.passes.find((p) => p.pass === "layernorm-equalization")!.nodes, []);
+  assert.is(report.ms.statistics, 0);
   assert.is(report.calibration.method, "mse");
   assert.is(report.validation!.errors, 0);
   const q = readModel(path.join(tmp, "npu.onnx"));
   assert.is(q.graph.nodes.filter((n) => n.opType === "HardSwish").length, 18, "x·Clip(x+3,0,6)/6 fused");
 });
 
-test("--no-fusions --no-cle --no-bias-correction --smoothquant-alpha auto --calib-method minmax: exactly what was asked", async () => {
+test("--no-fusions --no-cle --no-layernorm-equalization --no-bias-correction --smoothquant-alpha auto --calib-method minmax: exactly what was asked", async () => {
   const report = await quantize(
     "asked.onnx",
-    ...["--target", "npu-int8-only", "--input-shape", "x=1,3,48,192", "--no-fusions", "--no-cle", "--no-bias-correction"],
+    ...["--target", "npu-int8-only", "--input-shape", "x=1,3,48,192", "--no-fusions", "--no-cle", "--no-layernorm-equalization", "--no-bias-correction"],
     ...["--smoothquant-alpha", "auto", "--calib-method", "minmax"],
   );
   assert.equal(report.passes.map((p) => p.pass), ["smoothquant", "bias-overflow-guard"]);
@@ -59,7 +63,7 @@ test("--no-fusions --no-cle --no-bias-correction --smoothquant-alpha auto --cali
 
 test("--high-bias-absorption turns the pass on: it runs after CLE and absorbs into the SE blocks' Relu pairs", async () => {
   const report = await quantize("hba.onnx", "--target", "npu-int8-only", "--input-shape", "x=1,3,48,192", "--high-bias-absorption");
-  assert.equal(report.passes.map((p) => p.pass), ["fusions", "cross-layer-equalization", "high-bias-absorption", "bias-correction", "bias-overflow-guard"]);
+  assert.equal(report.passes.map((p) => p.pass), ["fusions", "cross-layer-equalization", "high-bias-absorption", "layernorm-equalization", "bias-correction", "bias-overflow-guard"]);
   const hba = report.passes.find((p) => p.pass === "high-bias-absorption")!;
   assert.ok(hba.nodes.length >= 2 && hba.nodes.length % 2 === 0, hba.summary);
   assert.match(hba.summary, /^\d+ Relu pairs absorbed \(\d+ channels\)/);

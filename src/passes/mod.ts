@@ -1,7 +1,8 @@
 /**
  * Recovery passes, one file each, registered by the names target profiles
- * use: `fusions`, `cross-layer-equalization`, `high-bias-absorption`, `smoothquant`,
- * `float-fallback`, `bias-correction`, `bias-overflow-guard`. The pipeline
+ * use: `fusions`, `cross-layer-equalization`, `high-bias-absorption`,
+ * `layernorm-equalization`, `smoothquant`, `float-fallback`, `gptq`,
+ * `bias-correction`, `bias-overflow-guard`, `ort-cpu-kernels`. The pipeline
  * (`src/quantize/pipeline.ts`) runs them in {@linkcode PASSES} order.
  *
  * @example

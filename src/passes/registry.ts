@@ -12,12 +12,13 @@ import { floatFallback } from "./float_fallback.ts";
 import { fusions } from "./fusions.ts";
 import { gptq } from "./gptq.ts";
 import { highBiasAbsorption } from "./high_bias_absorption.ts";
+import { layernormEqualization } from "./layernorm_equalization.ts";
 import { ortCpuKernels } from "./ort_cpu_kernels.ts";
 import { smoothquant } from "./smoothquant.ts";
 import type { Pass } from "./types.ts";
 
 /** The passes in pipeline order (the stage of each also fixes where it runs). */
-export const PASSES: readonly Pass[] = [fusions, crossLayerEqualization, highBiasAbsorption, smoothquant, floatFallback, gptq, biasCorrection, biasOverflowGuard, ortCpuKernels];
+export const PASSES: readonly Pass[] = [fusions, crossLayerEqualization, highBiasAbsorption, layernormEqualization, smoothquant, floatFallback, gptq, biasCorrection, biasOverflowGuard, ortCpuKernels];
 
 /**
  * The pass registered under `name`, or `undefined`.

@@ -18,12 +18,12 @@ Opts("each built-in gives the most accurate settings it allows", () => {
 });
 
 Opts("the pass recipe: allowed passes on by default, switched on or off by request", () => {
-  const recipe = ["fusions", "cross-layer-equalization", "bias-overflow-guard", "bias-correction"];
+  const recipe = ["fusions", "cross-layer-equalization", "layernorm-equalization", "bias-overflow-guard", "bias-correction"];
   for (const p of [asic, npu]) assert.equal(quantizeOptionsFor(p).passes, recipe);
   // ONNX Runtime's CPU kernels are cpu-mixed's runtime: its recipe ends with their rewrite.
   assert.equal(quantizeOptionsFor(cpu).passes, [...recipe, "ort-cpu-kernels"]);
   const asked = quantizeOptionsFor(cpu, { passes: { fusions: false, "cross-layer-equalization": false, smoothquant: true, "bias-correction": false, "float-fallback": true, "ort-cpu-kernels": false } });
-  assert.equal(asked.passes, ["smoothquant", "bias-overflow-guard", "float-fallback"]);
+  assert.equal(asked.passes, ["smoothquant", "layernorm-equalization", "bias-overflow-guard", "float-fallback"]);
 });
 
 Opts("requests the profile allows change the settings", () => {

@@ -75,6 +75,7 @@ export function loadTarget(nameOrPath: string): TargetProfile {
       ...profile.passes,
       gptq: profile.passes.gptq ?? { allowed: true, default: false },
       "ort-cpu-kernels": profile.passes["ort-cpu-kernels"] ?? { allowed: true, default: false },
+      "layernorm-equalization": profile.passes["layernorm-equalization"] ?? { allowed: true, default: false },
     },
   };
   const problems = profileProblems(ordered);

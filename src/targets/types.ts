@@ -15,6 +15,7 @@ export type PassName =
   | "cross-layer-equalization"
   | "high-bias-absorption"
   | "smoothquant"
+  | "layernorm-equalization"
   | "bias-overflow-guard"
   | "bias-correction"
   | "float-fallback"
