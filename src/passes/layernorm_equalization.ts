@@ -37,7 +37,9 @@ import { Node } from "../ir/node.ts";
 import { Tensor } from "../ir/tensor.ts";
 import { commutesWithScale } from "./cross_layer_equalization.ts";
 import { biasOf, type Linear, linearOf, scaleInputs, scaleOutputs, setInput } from "./_linear.ts";
-import { constantOf, median, scalarOf, soleReader, spread } from "./_graph.ts";
+import { constantOf, median, soleReader, spread } from "./_graph.ts";
+import { dataInput } from "./fusions/_match.ts";
+import { rmsDivision } from "./fusions/layernorm.ts";
 import type { Pass, PassReport, StatLookup } from "./types.ts";
 
 /** The strength: s = m^α (SmoothQuant's balance; 0.25 measured the same on hey_mycroft). */
@@ -58,20 +60,13 @@ interface Match {
   channels: number;
 }
 
-/** Whether `n` reduces its input's last axis only, keeping it. */
-function reducesLastAxis(g: Graph, n: Node): boolean {
-  if (n.opType !== "ReduceMean" || n.domain !== "" || n.attrInt("keepdims", 1) !== 1) return false;
-  const axes = n.attrInts("axes") ?? (n.inputs[1] ? Array.from(constantOf(g, n.inputs[1])?.toFloat64() ?? []) : undefined);
-  const rank = g.valueInfo.get(n.inputs[0])?.shape?.length;
-  return !!axes && axes.length === 1 && (axes[0] === -1 || (rank !== undefined && axes[0] === rank - 1));
-}
-
 /** A per-channel op on the way from z to the reader: its constant's size is 1 or the channel count. */
 function chainStep(g: Graph, n: Node, value: string, channels: number): "shift" | "scale" | "commutes" | undefined {
   if (n.domain !== "") return undefined;
   if (commutesWithScale(g, n) && n.inputs[0] === value) return "commutes";
-  const k = n.opType === "Add" || n.opType === "Mul" ? n.inputs.find((v) => v !== value) : n.inputs[0] === value ? n.inputs[1] : undefined;
-  const c = constantOf(g, k);
+  const i = dataInput(g, n);
+  if (i < 0 || n.inputs[i] !== value) return undefined;
+  const c = constantOf(g, n.inputs[1 - i]);
   if (!c || c.dtype !== "float32" || (c.size !== 1 && c.size !== channels) || (c.size > 1 && c.dims[c.dims.length - 1] !== channels)) return undefined;
   if (n.opType === "Add" || n.opType === "Sub") return "shift";
   if (n.opType === "Mul" || n.opType === "Div") return "scale";
@@ -82,20 +77,10 @@ function chainStep(g: Graph, n: Node, value: string, channels: number): "shift" 
 function matches(g: Graph): Match[] {
   const out: Match[] = [];
   for (const div of g.nodes) {
-    if (div.opType !== "Div" || div.domain !== "") continue;
-    const d = div.inputs[0];
-    const sqrt = g.producer(div.inputs[1]);
-    if (sqrt?.opType !== "Sqrt") continue;
-    // σ² + ε, or σ² alone.
-    let variance = g.producer(sqrt.inputs[0]);
-    if (variance?.opType === "Add") {
-      const [a, b] = variance.inputs;
-      variance = scalarOf(g, b) !== undefined ? g.producer(a) : scalarOf(g, a) !== undefined ? g.producer(b) : undefined;
-    }
-    if (!variance || !reducesLastAxis(g, variance) || soleReader(g, variance.outputs[0]) === undefined) continue;
-    const pow = g.producer(variance.inputs[0]);
-    if (!pow || pow.inputs[0] !== d || soleReader(g, pow.outputs[0]) !== variance) continue;
-    if (!((pow.opType === "Pow" && scalarOf(g, pow.inputs[1]) === 2) || (pow.opType === "Mul" && pow.inputs[1] === d))) continue;
+    // d / √(mean(d²) [+ ε]) over the last axis.
+    const rms = rmsDivision(g, div);
+    if (!rms || rms.axes.length !== 1 || rms.axes[0] !== -1) continue;
+    const { d, square: pow, mean: variance } = rms;
     // d feeds the square and the Div, nothing else; a Gemm/MatMul writes it.
     const readers = g.consumers(d);
     if (g.isOutput(d) || readers.length !== 2 || !readers.includes(pow) || !readers.includes(div)) continue;
@@ -188,7 +173,7 @@ function apply(g: Graph, m: Match, s: Float64Array): void {
   let value = m.div.outputs[0];
   for (const node of m.chain) {
     if (chainStep(g, node, value, n) === "shift") {
-      const slot = node.inputs[0] === value ? 1 : 0;
+      const slot = 1 - dataInput(g, node);
       const c = constantOf(g, node.inputs[slot])!.toFloat32();
       setInput(g, node, slot, Tensor.fromArray(node.inputs[slot], [n], Float32Array.from(s, (x, j) => c[c.length === 1 ? 0 : j] / x)));
     }

@@ -32,14 +32,55 @@ export function trailingAxes(graph: Graph, node: Node): number[] | undefined {
 
 const same = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
+/** A Div that scales d by the root mean square of d over trailing axes: d / Sqrt(ReduceMean(d²) [+ ε]). */
+export interface RmsDivision {
+  /** The value divided, d. */
+  d: string;
+  /** Pow(d, 2) or d · d. */
+  square: Node;
+  /** The ReduceMean of the square (dims kept), and its trailing axes. */
+  mean: Node;
+  axes: number[];
+  /** The Add of ε and ε's value, when there is one. */
+  epsilon?: { add: Node; value: number };
+  sqrt: Node;
+}
+
+/**
+ * The root-mean-square chain behind `div`, each node read only by the next,
+ * or `undefined`. It does not check who else reads d.
+ */
+export function rmsDivision(graph: Graph, div: Node): RmsDivision | undefined {
+  if (div.opType !== "Div" || div.domain !== "" || div.inputs.length !== 2) return undefined;
+  const d = div.inputs[0];
+  const sqrt = producedBy(graph, div.inputs[1], "Sqrt");
+  if (!sqrt || soleReader(graph, sqrt.outputs[0]) !== div) return undefined;
+  let below: Node = sqrt, epsilon: RmsDivision["epsilon"];
+  const add = producedBy(graph, sqrt.inputs[0], "Add");
+  if (add) {
+    const ei = dataInput(graph, add);
+    const value = ei < 0 ? undefined : scalarOf(graph, add.inputs[1 - ei]);
+    if (value === undefined || soleReader(graph, add.outputs[0]) !== sqrt) return undefined;
+    below = add;
+    epsilon = { add, value };
+  }
+  const mean = producedBy(graph, below.inputs[epsilon ? dataInput(graph, epsilon.add) : 0], "ReduceMean");
+  if (!mean || soleReader(graph, mean.outputs[0]) !== below) return undefined;
+  const axes = trailingAxes(graph, mean);
+  if (!axes) return undefined;
+  const square = producedBy(graph, mean.inputs[0], ["Pow", "Mul"]);
+  if (!square || soleReader(graph, square.outputs[0]) !== mean) return undefined;
+  const squares = square.opType === "Pow" ? square.inputs[0] === d && near(scalarOf(graph, square.inputs[1]), 2) : square.inputs[0] === d && square.inputs[1] === d;
+  return squares ? { d, square, mean, axes, ...(epsilon ? { epsilon } : {}), sqrt } : undefined;
+}
+
 /** Fuses every decomposed layer norm; returns the LayerNormalization nodes made. */
 export function fuseLayerNorm(graph: Graph): string[] {
   const made: string[] = [];
   for (const div of [...graph.nodes]) {
     if (div.opType !== "Div" || div.inputs.length !== 2 || !graph.nodes.includes(div)) continue;
     const sub = producedBy(graph, div.inputs[0], "Sub");
-    const sqrt = producedBy(graph, div.inputs[1], "Sqrt");
-    if (!sub || !sqrt || soleReader(graph, sqrt.outputs[0]) !== div) continue;
+    if (!sub) continue;
     const mean = producedBy(graph, sub.inputs[1], "ReduceMean");
     const x = sub.inputs[0];
     if (!mean || mean.inputs[0] !== x || soleReader(graph, mean.outputs[0]) !== sub) continue;
@@ -48,19 +89,10 @@ export function fuseLayerNorm(graph: Graph): string[] {
     const d = sub.outputs[0];
     const dReaders = graph.consumers(d);
     if (graph.isOutput(d) || dReaders.length !== 2) continue;
-    const addEps = producedBy(graph, sqrt.inputs[0], "Add");
-    if (!addEps || soleReader(graph, addEps.outputs[0]) !== sqrt) continue;
-    const ei = dataInput(graph, addEps);
-    const eps = ei < 0 ? undefined : scalarOf(graph, addEps.inputs[1 - ei]);
-    if (eps === undefined || !(eps > 0)) continue;
-    const var_ = producedBy(graph, addEps.inputs[ei], "ReduceMean");
-    if (!var_ || soleReader(graph, var_.outputs[0]) !== addEps) continue;
-    const varAxes = trailingAxes(graph, var_);
-    if (!varAxes || !same(varAxes, axes)) continue;
-    const sq = producedBy(graph, var_.inputs[0], ["Pow", "Mul"]);
-    if (!sq || soleReader(graph, sq.outputs[0]) !== var_) continue;
-    const squares = sq.opType === "Pow" ? sq.inputs[0] === d && near(scalarOf(graph, sq.inputs[1]), 2) : sq.inputs[0] === d && sq.inputs[1] === d;
-    if (!squares || !dReaders.includes(sq) || !dReaders.includes(div)) continue;
+    const rms = rmsDivision(graph, div);
+    if (!rms?.epsilon || !(rms.epsilon.value > 0) || !same(rms.axes, axes)) continue;
+    const { square: sq, mean: var_, sqrt } = rms, addEps = rms.epsilon.add, eps = rms.epsilon.value;
+    if (!dReaders.includes(sq) || !dReaders.includes(div)) continue;
 
     // Optional scale and shift by constants of the normalized shape.
     let last = div;
