@@ -203,13 +203,14 @@ export async function quantizeModel(
 
   // One pass over the data each: a pass's statistics must be of the graph the earlier ones changed.
   for (const p of stage("statistics")) {
+    const needs = p.needs?.(model, ctx) ?? [];
     // A pass with nothing to look at here (no LayerNorm to equalize, say) costs no pass over the data.
-    if (!p.needs?.(model, ctx).length) {
+    if (!needs.length) {
       await run([p], noStats);
       continue;
     }
     const t = performance.now();
-    const { lookup } = await collectFor([p], [], "statistics");
+    const { lookup } = await collectFor([], needs, "statistics");
     ms.statistics += performance.now() - t;
     await run([p], lookup);
   }
